@@ -13,5 +13,8 @@ for folder in nbs/common nbs/pytorch nbs/tensorflow; do
 done
 echo "== nbdev_test --path nbs/index.ipynb"
 timeout 600 nbdev_test --path nbs/index.ipynb
+echo "== docs: process every notebook as the docs build does (no Quarto needed)"
+(cd nbs && timeout 600 python -c "from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar; from nbdev.serve import proc_nbs
+refresh_quarto_yml(); nbdev_sidebar.__wrapped__(); proc_nbs()")
 echo "== pytest"
 timeout 1800 python -m pytest -q tests

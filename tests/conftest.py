@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-QUICK = ["--epochs", "1", "--max-images", "1024", "--val-size", "256", "--no-progress"]
+QUICK = ["--epochs", "1", "--max-images", "2048", "--val-size", "256", "--batch-size", "32", "--no-progress"]
 
 
 def run_cli(*args, cwd=None, timeout=600):
@@ -20,10 +20,14 @@ def bin_path(name):
     return str(Path(sys.executable).parent / name)
 
 
-@pytest.fixture(scope="session")
-def pytorch_run(tmp_path_factory):
-    "A PyTorch run trained by `cnn_train` in a temporary folder: (the folder, the completed process)."
-    work = tmp_path_factory.mktemp("pytorch_run")
-    proc = run_cli(bin_path("cnn_train"), *QUICK, cwd=work)
+CHECKPOINTS = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
+
+
+@pytest.fixture(scope="session", params=["pytorch", "tensorflow"])
+def framework_run(request, tmp_path_factory):
+    "A run of each framework trained by `cnn_train` in a temporary folder: (framework, run folder, completed process)."
+    framework = request.param
+    work = tmp_path_factory.mktemp(f"{framework}_run")
+    proc = run_cli(bin_path("cnn_train"), "--framework", framework, *QUICK, cwd=work)
     assert proc.returncode == 0, proc.stderr
-    return work / "artifacts" / "pytorch_cnn", proc
+    return framework, work / "artifacts" / f"{framework}_cnn", proc

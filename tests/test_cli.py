@@ -1,59 +1,62 @@
-"The PyTorch command-line tools end to end, in a temporary folder, as a user runs them."
+"The command-line tools of both frameworks end to end, in a temporary folder, as a user runs them."
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from cnn_tutorial.common.cli import load_any_predictor
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import load_splits
-from conftest import QUICK, bin_path, run_cli
+from conftest import CHECKPOINTS, QUICK, bin_path, run_cli
 
 
-def test_cnn_train_writes_every_artifact(pytorch_run):
-    run_dir, proc = pytorch_run
-    assert sorted(p.name for p in run_dir.iterdir()) == ["confusion_matrix.png", "curves.png", "history.csv", "metrics.json", "model.pt"]
+def test_cnn_train_writes_every_artifact(framework_run):
+    framework, run_dir, proc = framework_run
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(["confusion_matrix.png", "curves.png", "history.csv",
+                                                                "metrics.json", CHECKPOINTS[framework]])
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["framework"] == "pytorch" and metrics["epochs_completed"] == 1
+    assert metrics["framework"] == framework and metrics["epochs_completed"] == 1
     assert f"test accuracy: {metrics['test_accuracy']:.4f}" in proc.stdout
-    assert metrics["test_accuracy"] > 0.5  # far above the 10% of chance, after one epoch on 1,024 images
-    assert sum(map(sum, metrics["confusion_matrix"])) == 1024
+    assert metrics["test_accuracy"] > 0.5  # far above the 10% of chance, after one epoch on 2,048 images
+    assert sum(map(sum, metrics["confusion_matrix"])) == 2048
+    assert metrics["parameter_count"] == 421_834
 
 
-def test_module_entry_point_lists_every_option():
-    proc = run_cli(sys.executable, "-m", "cnn_tutorial.pytorch.train", "--help")
-    assert proc.returncode == 0
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_module_entry_point_lists_every_option(framework):
+    proc = run_cli(sys.executable, "-m", f"cnn_tutorial.{framework}.train", "--help")
+    assert proc.returncode == 0, proc.stderr
     for name in TrainConfig.__dataclass_fields__:
         assert "--" + name.replace("_", "-") in proc.stdout
     assert "--framework" not in proc.stdout
 
 
-def test_predictor_reproduces_recorded_accuracy_in_fresh_process(pytorch_run):
-    run_dir, _ = pytorch_run
-    code = (f"from cnn_tutorial.pytorch.inference import load_predictor\n"
+def test_predictor_reproduces_recorded_accuracy_in_fresh_process(framework_run):
+    framework, run_dir, _ = framework_run
+    code = (f"from cnn_tutorial.{framework}.inference import load_predictor\n"
             f"from cnn_tutorial.common.data import load_splits\n"
-            f"x, y = load_splits(max_images=1024, val_size=256)['test']\n"
+            f"x, y = load_splits(max_images=2048, val_size=256)['test']\n"
             f"print((load_predictor({str(run_dir)!r}).predict(x) == y).mean())")
     proc = run_cli(sys.executable, "-c", code)
     assert proc.returncode == 0, proc.stderr
     recorded = json.loads((run_dir / "metrics.json").read_text())["test_accuracy"]
-    assert float(proc.stdout) == pytest.approx(recorded, abs=1e-12)
+    assert float(proc.stdout.strip().splitlines()[-1]) == pytest.approx(recorded, abs=1e-12)
 
 
-def test_cnn_predict_prints_path_index_and_name(pytorch_run, tmp_path):
-    run_dir, _ = pytorch_run
+def test_cnn_predict_prints_path_index_and_name(framework_run, tmp_path):
+    framework, run_dir, _ = framework_run
     images, labels = load_splits(max_images=4, val_size=256)["test"]
     paths = []
     for i, image in enumerate(images):
         paths.append(str(tmp_path / f"img{i}.png"))
         Image.fromarray(image).save(paths[-1])
-    proc = run_cli(bin_path("cnn_predict"), str(run_dir / "model.pt"), *paths)
+    proc = run_cli(bin_path("cnn_predict"), str(run_dir / CHECKPOINTS[framework]), *paths)
     assert proc.returncode == 0, proc.stderr
     lines = [line.split("\t") for line in proc.stdout.splitlines()]
-    from cnn_tutorial.pytorch.inference import load_predictor
-    predictor = load_predictor(run_dir)
+    predictor = load_any_predictor(run_dir)
+    assert predictor.framework == framework
     expected = predictor.predict(images)
     assert [l[0] for l in lines] == paths
     assert [int(l[1]) for l in lines] == list(expected)
@@ -65,8 +68,8 @@ def test_cnn_predict_prints_path_index_and_name(pytorch_run, tmp_path):
     (lambda d: [str((d / "notes.txt").write_text("hello") and d / "notes.txt")], "cannot read"),
     (lambda d: [str(Image.new("L", (32, 32)).save(d / "big.png") or d / "big.png")], "32×32"),
 ])
-def test_cnn_predict_refuses_bad_images_without_traceback(pytorch_run, tmp_path, make_input, message):
-    run_dir, _ = pytorch_run
+def test_cnn_predict_refuses_bad_images_without_traceback(framework_run, tmp_path, make_input, message):
+    _, run_dir, _ = framework_run
     proc = run_cli(bin_path("cnn_predict"), str(run_dir), *make_input(tmp_path))
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
@@ -77,11 +80,13 @@ def test_cnn_predict_refuses_bad_images_without_traceback(pytorch_run, tmp_path,
     ("notes.txt", "is not a checkpoint"),
     ("empty_folder", "holds no checkpoint"),
     ("garbage.pt", "damaged or not a PyTorch checkpoint"),
+    ("garbage.weights.h5", "damaged or not an HDF5 checkpoint"),
 ])
 def test_cnn_predict_refuses_bad_checkpoints(tmp_path, checkpoint, message):
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "empty_folder").mkdir()
     (tmp_path / "garbage.pt").write_bytes(b"\x80\x04garbage")
+    (tmp_path / "garbage.weights.h5").write_bytes(b"garbage")
     Image.new("L", (28, 28)).save(tmp_path / "x.png")
     proc = run_cli(bin_path("cnn_predict"), str(tmp_path / checkpoint), str(tmp_path / "x.png"))
     assert proc.returncode == 2
@@ -102,15 +107,17 @@ def test_cnn_train_refuses_impossible_options(args, message, tmp_path):
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_cnn_train_checks_artifacts_folder_before_training(tmp_path):
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_cnn_train_checks_artifacts_folder_before_training(framework, tmp_path):
     (tmp_path / "blocked").write_text("a file where the artifacts folder should go")
-    proc = run_cli(bin_path("cnn_train"), *QUICK, "--artifacts-dir", str(tmp_path / "blocked"), cwd=tmp_path)
+    proc = run_cli(bin_path("cnn_train"), "--framework", framework, *QUICK, "--artifacts-dir", str(tmp_path / "blocked"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
     assert "epoch" not in proc.stdout
 
 
-def test_importing_pytorch_track_does_not_import_tensorflow():
-    code = "import sys, cnn_tutorial.pytorch.inference, cnn_tutorial.pytorch.train; print('tensorflow' in sys.modules)"
+@pytest.mark.parametrize("framework, other", [("pytorch", "tensorflow"), ("tensorflow", "torch")])
+def test_importing_one_track_does_not_import_the_other(framework, other):
+    code = f"import sys, cnn_tutorial.{framework}.inference, cnn_tutorial.{framework}.train; print({other!r} in sys.modules)"
     proc = run_cli(sys.executable, "-c", code)
-    assert proc.stdout.strip() == "False", proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "False", proc.stderr
