@@ -11,10 +11,12 @@ for folder in nbs/common nbs/pytorch nbs/tensorflow; do
     timeout 1800 nbdev_test --path "$folder" --timing
   fi
 done
-echo "== nbdev_test --path nbs/index.ipynb"
-timeout 600 nbdev_test --path nbs/index.ipynb
-echo "== docs: process every notebook as the docs build does (no Quarto needed)"
-(cd nbs && timeout 600 python -c "from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar; from nbdev.serve import proc_nbs
-refresh_quarto_yml(); nbdev_sidebar.__wrapped__(); proc_nbs()")
+# Pages outside the tracks (home, theory, guided runs, comparisons) one by one: some use both frameworks.
+for nb in nbs/*.ipynb nbs/guided/*.ipynb; do
+  echo "== nbdev_test --path $nb"
+  timeout 900 nbdev_test --path "$nb"
+done
+echo "== docs: process every notebook as the docs build does, check titles, sidebar and docstrings"
+timeout 900 python scripts/check_docs.py
 echo "== pytest"
 timeout 1800 python -m pytest -q tests

@@ -51,7 +51,7 @@ def test_cnn_predict_prints_path_index_and_name(framework_run, tmp_path):
     paths = []
     for i, image in enumerate(images):
         paths.append(str(tmp_path / f"img{i}.png"))
-        Image.fromarray(image).save(paths[-1])
+        Image.fromarray(image[..., 0]).save(paths[-1])
     proc = run_cli(bin_path("cnn_predict"), str(run_dir / CHECKPOINTS[framework]), *paths)
     assert proc.returncode == 0, proc.stderr
     lines = [line.split("\t") for line in proc.stdout.splitlines()]
