@@ -34,6 +34,17 @@ def bin_path(name):
 CHECKPOINTS = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
 
 
+def fresh_process_accuracy(framework, run_dir, max_images=2048, val_size=256):
+    "Test accuracy of the checkpoint in `run_dir`, measured by `load_predictor` in a new Python process."
+    code = (f"from cnn_tutorial.{framework}.inference import load_predictor\n"
+            f"from cnn_tutorial.common.data import load_splits\n"
+            f"x, y = load_splits(max_images={max_images}, val_size={val_size})['test']\n"
+            f"print((load_predictor({str(run_dir)!r}).predict(x) == y).mean())")
+    proc = run_cli(sys.executable, "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="session", params=["pytorch", "tensorflow"])
 def framework_run(request, tmp_path_factory):
     "A run of each framework trained by `cnn_train` in a temporary folder: (framework, run folder, completed process)."

@@ -74,11 +74,12 @@ def test_resume_without_an_interrupted_run_is_refused(tmp_path):
     assert proc.returncode == 2 and "nothing to resume" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_same_seed_gives_identical_metrics_pytorch(tmp_path):
+@pytest.mark.parametrize("framework, flags", [("pytorch", []), ("tensorflow", ["--deterministic"])])
+def test_same_seed_gives_identical_metrics(framework, flags, tmp_path):
     runs = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        proc = run_cli(bin_path("cnn_train"), *RUN[:1], "1", *RUN[2:], cwd=tmp_path / name)
+        proc = run_cli(bin_path("cnn_train"), "--framework", framework, *flags, "--epochs", "1", *RUN[2:], cwd=tmp_path / name)
         assert proc.returncode == 0, proc.stderr
-        runs.append(json.loads((tmp_path / name / "artifacts" / "pytorch_cnn" / "metrics.json").read_text()))
+        runs.append(json.loads((tmp_path / name / "artifacts" / f"{framework}_cnn" / "metrics.json").read_text()))
     assert without_timing(runs[0]) == without_timing(runs[1])
