@@ -1,0 +1,164 @@
+"""Framework-neutral pieces of the benchmark: settings, clocks, inference timing and the per-epoch test scores."""
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Iterator
+from unittest import mock
+
+import numpy as np
+
+ACCURACY_TARGET = 0.92
+EPOCH_IMAGES = 55_000  # the training split of the default recipe: 60,000 less 5,000 held out for validation
+PLAIN_BATCH_SIZE = 64
+PLAIN_LEARNING_RATE = 1e-3
+
+
+@dataclass(frozen=True)
+class Settings:
+    "How much each measurement runs; `quick` and `full` are the two presets."
+    mode: str
+    warmup_steps: int = 20
+    timed_images: int = 55_040  # about one epoch; a multiple of 64 and of 128
+    recipe_epochs: int = 0      # 0: the default recipe's own number of epochs
+    matmul_size: int = 2048
+    matmul_repeats: int = 10
+    batch_repeats: int = 3
+    single_warmup: int = 20
+    single_calls: int = 200
+    data_dir: str = ""
+
+    def to_dict(self) -> dict:
+        "A JSON-ready dict of the settings."
+        return asdict(self)
+
+
+def settings_for(quick: bool, data_dir: str = "") -> Settings:
+    "The quick or the full preset."
+    if quick: return Settings("quick", timed_images=12_800, recipe_epochs=1, data_dir=data_dir)
+    return Settings("full", data_dir=data_dir)
+
+
+def median(values: Iterable[float]) -> float:
+    "Median of `values`."
+    return float(statistics.median(list(values)))
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    "The `q`-th percentile of `values`."
+    return float(np.percentile(np.asarray(list(values), dtype=np.float64), q))
+
+
+def seconds_of(fn: Callable[[], object]) -> float:
+    "Wall-clock seconds of one call of `fn`."
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def endless(iterable) -> Iterator:
+    "Iterate `iterable` again and again (one pass per epoch)."
+    while True: yield from iterable
+
+
+def throughput(images: int, seconds: float, flop_per_image: float) -> dict:
+    "Images per second, implied seconds per epoch and achieved GFLOP/s of `images` trained in `seconds`."
+    per_second = images / seconds
+    return {"timed_images": images, "seconds": seconds, "images_per_second": per_second,
+            "seconds_per_epoch": EPOCH_IMAGES / per_second, "gflops": flop_per_image * per_second / 1e9}
+
+
+def matmul_gflops(run: Callable[[], object], size: int, repeats: int) -> dict:
+    "GFLOP/s of a float32 `size`×`size` matrix product `run`, from the median of `repeats` timed calls after warm-up."
+    for _ in range(3): run()
+    times = [seconds_of(run) for _ in range(repeats)]
+    return {"size": size, "median_seconds": median(times), "gflops": 2 * size**3 / median(times) / 1e9,
+            "best_gflops": 2 * size**3 / min(times) / 1e9}
+
+
+def flop_counts(forward_macs: int) -> dict:
+    "Forward and training FLOP per image from the multiply-adds of one forward pass (backward counted as twice the forward)."
+    return {"forward_macs": int(forward_macs), "forward_flop": 2 * int(forward_macs), "training_flop": 6 * int(forward_macs)}
+
+
+def measure_inference(predictor, images: np.ndarray, labels: np.ndarray, s: Settings) -> dict:
+    "Images per second of `predictor.predict` on the whole batch, and the latency of single-image calls."
+    predictor.predict(images[:1024])
+    predictions, batch_times = None, []
+    for _ in range(s.batch_repeats):
+        start = time.perf_counter()
+        predictions = predictor.predict(images)
+        batch_times.append(time.perf_counter() - start)
+    for i in range(s.single_warmup): predictor.predict(images[i])
+    latencies = [seconds_of(lambda i=i: predictor.predict(images[i % len(images)])) for i in range(s.single_calls)]
+    return {"batch_images": len(images), "batch_seconds": median(batch_times), "images_per_second": len(images) / median(batch_times),
+            "batch_accuracy": float((predictions == labels).mean()), "single_calls": s.single_calls,
+            "single_median_ms": 1000 * median(latencies), "single_p90_ms": 1000 * percentile(latencies, 90),
+            "single_min_ms": 1000 * min(latencies)}
+
+
+def time_to_accuracy(epochs: list[dict], key: str, target: float = ACCURACY_TARGET) -> dict | None:
+    "Training seconds summed up to the first epoch whose `key` reaches `target`, or None if none does."
+    total = 0.0
+    for row in epochs:
+        total += row["seconds"]
+        if row.get(key) is not None and row[key] >= target: return {"epoch": row["epoch"], "seconds": total}
+    return None
+
+
+class EpochTestScores:
+    "Scores the test set after each epoch of a package `train()` run, outside the seconds the run records for the epoch."
+    def __init__(self, score: Callable[[object], float]):
+        self.score, self.model, self.epochs = score, None, []
+
+    @contextlib.contextmanager
+    def watching(self, train_module):
+        "Within the block, `train_module.train` hands its model to this probe and reports each epoch to it."
+        probe, build_model, run_log = self, train_module.build_model, train_module.RunLog
+
+        def capture_model(*args, **kwargs):
+            model = build_model(*args, **kwargs)
+            if probe.model is None: probe.model = model  # the first model built is the one trained
+            return model
+
+        class ScoringRunLog(run_log):
+            def add_epoch(self, **row):
+                is_best = super().add_epoch(**row)
+                probe.epochs.append({"epoch": int(row["epoch"]), "seconds": float(row["seconds"]),
+                                     "val_accuracy": float(row["val_accuracy"]), "test_accuracy": float(probe.score(probe.model))})
+                return is_best
+
+        with mock.patch.object(train_module, "build_model", capture_model), mock.patch.object(train_module, "RunLog", ScoringRunLog):
+            yield self
+
+
+def recipe_summary(metrics: dict, epochs: list[dict], wall_seconds: float, epochs_requested: int) -> dict:
+    "The recipe's figures: epochs with their test scores, time to the accuracy target, final test accuracy."
+    scored = bool(epochs) and all(e.get("test_accuracy") is not None for e in epochs)
+    return {"epochs_requested": epochs_requested, "epochs": epochs, "test_scored_each_epoch": scored,
+            "train_seconds": sum(e["seconds"] for e in epochs), "seconds_per_epoch": metrics["seconds_per_epoch"],
+            "wall_seconds": wall_seconds, "to_target_test": time_to_accuracy(epochs, "test_accuracy") if scored else None,
+            "to_target_val": time_to_accuracy(epochs, "val_accuracy"), "best_epoch": metrics["best_epoch"],
+            "best_val_accuracy": metrics["best_val_accuracy"], "final_test_accuracy": metrics["test_accuracy"],
+            "parameter_count": metrics["parameter_count"]}
+
+
+def history_epochs(run_dir) -> list[dict]:
+    "The epochs of a run as recorded in its `history.csv` (no test scores)."
+    from cnn_tutorial.common.utils import read_history
+    return [{"epoch": r["epoch"], "seconds": r["seconds"], "val_accuracy": r["val_accuracy"], "test_accuracy": None}
+            for r in read_history(f"{run_dir}/history.csv")]
+
+
+def run_recipe(train_module, config, score: Callable[[object], float]) -> tuple[dict, dict]:
+    "Run the package's `train(config)`, scoring the test set after each epoch where the module allows it; (metrics, summary)."
+    probe = EpochTestScores(score)
+    can_watch = all(hasattr(train_module, name) for name in ("build_model", "RunLog"))
+    start = time.perf_counter()
+    with probe.watching(train_module) if can_watch else contextlib.nullcontext():
+        metrics = train_module.train(config)
+    wall = time.perf_counter() - start
+    epochs = probe.epochs if len(probe.epochs) == metrics["epochs_completed"] else history_epochs(metrics["run_dir"])
+    return metrics, recipe_summary(metrics, epochs, wall, config.epochs)

@@ -1,0 +1,165 @@
+"""Benchmark both frameworks against the plain tutorial baselines, in one run, and write the tables.
+
+    python benchmarks/run.py            # full mode: what README and the docs quote
+    python benchmarks/run.py --quick    # a few minutes: short timings, a one-epoch recipe
+
+Each framework is measured in its own subprocess (`--worker`), one after the other, so that TensorFlow's oneDNN
+setting and thread pools never meet PyTorch's. The TensorFlow baseline has a process of its own as well: it imports
+TensorFlow before the package does and so runs with TensorFlow's own oneDNN default, as a plain script would.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_common as bc
+import bench_report
+
+WORKERS = ("pytorch", "tensorflow_baseline", "tensorflow")
+DEFAULT_OUT = {"full": HERE / "results", "quick": HERE / "out" / "quick"}
+
+
+def run_worker(name: str, s: bc.Settings) -> dict:
+    "The measurements of one worker, in this process."
+    if name == "pytorch":
+        import bench_pytorch
+        return bench_pytorch.run(s)
+    if name == "tensorflow_baseline":
+        import tensorflow  # noqa: F401  (before the package, which would switch oneDNN on: TensorFlow's default, as a plain script has it)
+        import bench_tensorflow
+        return bench_tensorflow.run_baseline(s)
+    if name == "tensorflow":
+        import bench_tensorflow
+        return bench_tensorflow.run(s)
+    raise ValueError(f"unknown worker {name!r}")
+
+
+def spawn_worker(name: str, args: argparse.Namespace, folder: Path) -> dict:
+    "Run one worker in a subprocess and return what it measured, or the reason it failed."
+    result = folder / f"{name}.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--result", str(result)]
+    if args.quick: command.append("--quick")
+    if args.data_dir: command += ["--data-dir", args.data_dir]
+    print(f"== {name} ==", flush=True)
+    if args.wait_idle: wait_until_idle(args.wait_idle)
+    before = cpu_snapshot()
+    done = subprocess.run(command, cwd=HERE.parent)
+    contention = other_cpu_share(before, cpu_snapshot())
+    if done.returncode != 0 or not result.is_file(): return {"error": f"worker exited with code {done.returncode}", "contention": contention}
+    return {**json.loads(result.read_text(encoding="utf-8")), "contention": contention}
+
+
+def cpu_snapshot() -> dict:
+    "Wall time, the machine's busy and stolen CPU seconds (Linux's /proc/stat) and the CPU seconds of finished children."
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snap = {"wall": time.perf_counter(), "children": children.ru_utime + children.ru_stime, "busy": None, "steal": None}
+    try: ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError, IndexError): return snap
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    hz = os.sysconf("SC_CLK_TCK")
+    return {**snap, "busy": (user + nice + system + irq + softirq) / hz, "steal": steal / hz}
+
+
+def wait_until_idle(limit: float, sample: float = 5.0) -> None:
+    "Wait, at most `limit` seconds, until other processes use less than the busy share of the CPU over a few seconds."
+    deadline = time.perf_counter() + limit
+    while True:
+        before = cpu_snapshot()
+        time.sleep(sample)
+        share = other_cpu_share(before, cpu_snapshot())
+        busy = None if share is None else share["other_processes"] + share["stolen"]
+        if busy is None or busy < bench_report.BUSY_SHARE: return
+        if time.perf_counter() > deadline:
+            print(f"the machine is still busy ({busy:.0%} of its CPU); measuring anyway", flush=True)
+            return
+        print(f"waiting for an idle machine: other processes use {busy:.0%} of its CPU", flush=True)
+
+
+def other_cpu_share(before: dict, after: dict) -> dict | None:
+    "Shares of the machine's CPU time, between two snapshots, used by processes other than the worker, and stolen by the host."
+    if before["busy"] is None or after["busy"] is None: return None
+    capacity = (after["wall"] - before["wall"]) * (os.cpu_count() or 1)
+    others = (after["busy"] - before["busy"]) - (after["children"] - before["children"])
+    return {"other_processes": max(others, 0.0) / capacity, "stolen": (after["steal"] - before["steal"]) / capacity}
+
+
+def git_commit() -> str | None:
+    "The repository's commit, marked `+changes` when the working tree differs from it."
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError): return None
+    return commit + ("+changes" if dirty else "")
+
+
+def versions(workers: dict) -> dict:
+    "Python and the library versions the workers report."
+    found = {"python": platform.python_version()}
+    for w in workers.values(): found.update(w.get("versions", {}))
+    return found
+
+
+def record_of(args: argparse.Namespace, s: bc.Settings, workers: dict) -> dict:
+    "The whole result of a run: context, settings, raw measurements and summary."
+    from cnn_tutorial.common.utils import machine_description
+    return {"mode": s.mode, "command": " ".join(["python", *map(shlex.quote, sys.argv)]),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine_description(),
+            "cpu_count": os.cpu_count(), "commit": git_commit(), "versions": versions(workers), "settings": s.to_dict(),
+            "summary": bench_report.summarise(workers, s.mode), "workers": workers}
+
+
+def write_outputs(record: dict, out: Path) -> str:
+    "Write results.json and results.md into `out`; return the Markdown."
+    from cnn_tutorial.common.utils import atomic_write, write_json
+    out.mkdir(parents=True, exist_ok=True)
+    text = bench_report.markdown(record)
+    write_json(out / "results.json", record)
+    with atomic_write(out / "results.md", "w", encoding="utf-8") as f: f.write(text)
+    return text
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    "The command-line options."
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short timings and a one-epoch recipe: a few minutes")
+    p.add_argument("--out", type=Path, help="folder for results.json and results.md (default: benchmarks/results, "
+                                            "benchmarks/out/quick with --quick)")
+    p.add_argument("--only", nargs="+", choices=WORKERS, default=list(WORKERS), help="measure only these workers")
+    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                   help="before each worker, wait up to SECONDS for other processes to leave the CPU idle (default: 0, no wait)")
+    p.add_argument("--data-dir", default="", help="folder holding the Fashion-MNIST IDX files (default: the package's search)")
+    p.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    "Run the benchmark, or one worker of it."
+    args = parse_args(argv)
+    s = bc.settings_for(args.quick, args.data_dir)
+    if args.worker:
+        from cnn_tutorial.common.utils import write_json
+        write_json(args.result, {**run_worker(args.worker, s), "settings": s.to_dict()})
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        workers = {name: spawn_worker(name, args, Path(tmp)) for name in WORKERS if name in args.only}
+    out = args.out or DEFAULT_OUT[s.mode]
+    print(write_outputs(record_of(args, s, workers), out))
+    print(f"written: {out / 'results.json'}, {out / 'results.md'}")
+    return 0 if not any("error" in w for w in workers.values()) else 1
+
+
+if __name__ == "__main__": sys.exit(main())
