@@ -132,3 +132,13 @@ def test_the_real_fashion_mnist_matches_its_checksums():
     d = load_dataset("fashion_mnist", download=False)
     assert {k: v.shape for k, v in d.items()} == {"train_images": (60000, 28, 28, 1), "train_labels": (60000,),
                                                   "test_images": (10000, 28, 28, 1), "test_labels": (10000,)}
+
+
+def test_the_environment_variable_keeps_data_sets_apart(tiny_fashion, isolated, monkeypatch):
+    folder, arrays = tiny_fashion
+    monkeypatch.setenv("CNN_TUTORIAL_DATA", str(folder))
+    assert data.find_dataset_dir(dataset="fashion_mnist") == folder  # the variable's folder itself
+    # MNIST's files have the same names: they are looked for, and downloaded, in the mnist sub-folder only
+    assert data.candidate_dirs(dataset="mnist")[0] == folder / "mnist"
+    assert data.find_dataset_dir(dataset="mnist") is None
+

@@ -42,14 +42,16 @@ def test_cnn_train_on_another_dataset_with_changed_architecture(framework, small
     assert sum(map(sum, metrics["confusion_matrix"])) == 16
     predictor = load_any_predictor(run_dir)
     assert predictor.image_shape == DATASETS[name].image_shape
-    images = np.zeros((3, *DATASETS[name].image_shape), np.uint8)
-    assert predictor.predict(images).shape == (3,)
-    with pytest.raises(ValueError, match="must"): predictor.predict(np.zeros((3, 20, 20)))
+    images = np.random.default_rng(0).integers(0, 256, (4, *DATASETS[name].image_shape), dtype=np.uint8)
+    logits = predictor.predict_logits(images)
+    assert logits.shape == (4, 10)
+    np.testing.assert_allclose(predictor.predict_logits(images.transpose(0, 3, 1, 2)), logits, rtol=1e-5, atol=1e-6)  # channels first
+    with pytest.raises(ValueError, match="must be shaped"): predictor.predict(np.zeros((3, 20, 20)))
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_unknown_dataset_or_pooling_is_refused(framework, capsys):
-    for option, value in (("--dataset", "imagenet"), ("--pooling", "min")):
+    for option, value, message in (("--dataset", "imagenet", "dataset must be one of fashion_mnist, mnist, cifar10"),
+                                   ("--pooling", "min", "pooling must be one of max, avg"), ("--seed", "-1", "seed must be zero or positive")):
         with pytest.raises(SystemExit) as e: train_main(["--framework", framework, option, value])
-        assert e.value.code == 2
-    assert "dataset must be one of fashion_mnist, mnist, cifar10" in capsys.readouterr().err
+        assert e.value.code == 2 and message in capsys.readouterr().err
