@@ -12,15 +12,35 @@ SMALL = TrainConfig(channels=(4, 8), hidden_units=16)
 CHECKPOINTS = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
 
 
+def track(framework):
+    "The framework's `build_model`, `save_checkpoint` and `load_predictor`."
+    return (importlib.import_module(f"cnn_tutorial.{framework}.model").build_model,
+            importlib.import_module(f"cnn_tutorial.{framework}.train").save_checkpoint,
+            importlib.import_module(f"cnn_tutorial.{framework}.inference").load_predictor)
+
+
 @pytest.fixture(scope="module", params=["pytorch", "tensorflow"])
 def predictor(request, tmp_path_factory):
     "A predictor of each framework, on a small untrained model saved and loaded as a checkpoint."
-    framework = request.param
-    build_model = importlib.import_module(f"cnn_tutorial.{framework}.model").build_model
-    save_checkpoint = importlib.import_module(f"cnn_tutorial.{framework}.train").save_checkpoint
-    path = tmp_path_factory.mktemp(framework) / CHECKPOINTS[framework]
+    build_model, save_checkpoint, load_predictor = track(request.param)
+    path = tmp_path_factory.mktemp(request.param) / CHECKPOINTS[request.param]
     save_checkpoint(path, build_model(SMALL), SMALL, epoch=1, val_accuracy=0.1)
-    return importlib.import_module(f"cnn_tutorial.{framework}.inference").load_predictor(path)
+    return load_predictor(path)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_checkpoint_whose_config_does_not_match_its_weights_is_refused(framework, tmp_path):
+    build_model, save_checkpoint, load_predictor = track(framework)
+    path = tmp_path / CHECKPOINTS[framework]
+    save_checkpoint(path, build_model(SMALL), SMALL.replace(hidden_units=32), epoch=1, val_accuracy=0.1)
+    with pytest.raises(ValueError, match="do not match the model its config describes"): load_predictor(path)
+
+
+@pytest.mark.parametrize("framework, other", [("pytorch", "tensorflow"), ("tensorflow", "pytorch")])
+def test_other_frameworks_checkpoint_is_refused(framework, other, tmp_path):
+    path = tmp_path / CHECKPOINTS[other]
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=f"is a {other} checkpoint, not a {framework} one"): track(framework)[2](path)
 
 
 def test_outputs_have_the_documented_types(predictor):
