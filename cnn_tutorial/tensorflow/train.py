@@ -5,8 +5,10 @@
 # %% ../../nbs/tensorflow/05_train.ipynb #238bb0c5
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +20,7 @@ from .config import configure_threads, get_device, tf
 import keras
 
 from ..common.cli import train_main
-from ..common.config import TrainConfig, check_resume_config
+from ..common.config import RUN_ENVIRONMENT_FIELDS, TrainConfig, check_resume_config
 from ..common.data import dataset_spec
 from ..common.report import LAST_STATE_NAMES, RunLog, prepare_run_dir
 from ..common.utils import atomic_path
@@ -29,9 +31,10 @@ from .model import build_model
 from .utils import count_parameters, seed_everything
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'EVAL_BATCH_SIZE', 'METADATA_ATTR', 'OPTIMIZER_GROUP', 'RANDOM_GROUP', 'MULTI_WORKER_UNSUPPORTED',
-           'random_variables', 'save_checkpoint', 'restore_training_state', 'load_checkpoint', 'model_from_checkpoint',
-           'cluster_spec', 'distribution_strategy', 'is_chief', 'train', 'main']
+__all__ = ['CHECKPOINT_FORMAT', 'EVAL_BATCH_SIZE', 'METADATA_ATTR', 'OPTIMIZER_GROUP', 'RANDOM_GROUP', 'random_variables',
+           'save_checkpoint', 'restore_training_state', 'load_checkpoint', 'model_from_checkpoint', 'cluster_spec',
+           'training_tasks', 'threads_per_worker', 'distribution_strategy', 'is_chief', 'train', 'fit_on_workers',
+           'same_on_all_replicas', 'options_digest', 'check_same_options', 'weights_digest', 'check_in_sync', 'main']
 
 # %% ../../nbs/tensorflow/05_train.ipynb #312984c3
 CHECKPOINT_FORMAT = 1
@@ -99,19 +102,39 @@ def model_from_checkpoint(ckpt: dict) -> tuple[keras.Model, TrainConfig]:
 # %% ../../nbs/tensorflow/05_train.ipynb #3235b16c
 def cluster_spec() -> tuple[dict, dict]:
     "The cluster and this task from `TF_CONFIG` (both empty in a plain process)."
-    spec = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    return spec.get("cluster", {}), spec.get("task", {})
+    try: spec = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError as e: raise ValueError(f"TF_CONFIG is not valid JSON ({e})") from None
+    if not isinstance(spec, dict): raise ValueError("TF_CONFIG must be a JSON object with a 'cluster' and a 'task'")
+    return spec.get("cluster") or {}, spec.get("task") or {}
 
 
-MULTI_WORKER_UNSUPPORTED = ("training on several workers (TF_CONFIG) is not available: Keras 3's Model.fit fails under "
-                            "MultiWorkerMirroredStrategy (keras-team/keras issue 20585); use the GPUs of one machine, "
-                            "or the PyTorch track with torchrun")
+def training_tasks() -> tuple[list[str], int]:
+    "The addresses of the processes `TF_CONFIG` names (the chief first, then the workers) and this one's place among them; `([], 0)` without a cluster."
+    cluster, task = cluster_spec()
+    if not cluster: return [], 0
+    others = sorted(set(cluster) - {"chief", "worker"})
+    if others: raise ValueError(f"TF_CONFIG names {', '.join(map(repr, others))} tasks; training on several workers takes "
+                                "only 'worker' tasks, and at most one 'chief'")
+    chiefs, workers = cluster.get("chief", []), cluster.get("worker", [])
+    if len(chiefs) > 1: raise ValueError(f"TF_CONFIG names {len(chiefs)} chiefs; at most one is allowed")
+    kind, index = task.get("type"), task.get("index")
+    if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        raise ValueError(f"TF_CONFIG's task {task or '(none)'} is not a task of its cluster: give each process a 'task' "
+                         "with its own 'type' ('worker' or 'chief') and 'index'")
+    return [*chiefs, *workers], index if kind == "chief" else len(chiefs) + index
+
+
+def threads_per_worker(addresses: list[str], position: int) -> int:
+    "This machine's CPU cores, shared among the processes of `addresses` on the same host as the one at `position` (at least 1)."
+    host = lambda address: address.rsplit(":", 1)[0]
+    neighbours = sum(host(a) == host(addresses[position]) for a in addresses)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // neighbours)
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
-    "`MirroredStrategy` over several GPUs of this machine, else the default strategy; several workers are refused."
-    cluster, _ = cluster_spec()
-    if sum(len(tasks) for tasks in cluster.values()) > 1: raise ValueError(MULTI_WORKER_UNSUPPORTED)
+    "`MultiWorkerMirroredStrategy` when `TF_CONFIG` names several processes, `MirroredStrategy` over several GPUs of this machine, else the default strategy."
+    if len(training_tasks()[0]) > 1: return tf.distribute.MultiWorkerMirroredStrategy()
     if len(tf.config.list_physical_devices("GPU")) > 1: return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
@@ -125,52 +148,139 @@ def is_chief() -> bool:
 # %% ../../nbs/tensorflow/05_train.ipynb #9ccb55f9
 def train(config: TrainConfig, resume: bool = False) -> dict:
     "Train (or `resume` an interrupted run), keep the best validation epoch, score it on the test set; write the artifacts."
+    addresses, position = training_tasks()
+    workers, chief = max(len(addresses), 1), is_chief()
+    saved_state = config.run_dir("tensorflow") / LAST_STATE_NAMES["tensorflow"]  # the chief's: every worker resumes from it
+    if chief: run_dir, _ = prepare_run_dir(config, "tensorflow", resume)
+    elif resume and not saved_state.is_file():
+        raise ValueError(f"worker {position} cannot read {saved_state}: to resume on several machines, "
+                         "--artifacts-dir must be storage that every worker can read")
+    if workers > 1:  # before TensorFlow starts and fixes the thread count: workers on one machine share its cores
+        configure_threads(config.num_threads or threads_per_worker(addresses, position))
     strategy = distribution_strategy()  # first: a multi-worker strategy must exist before other TensorFlow work
-    chief, replicas = is_chief(), strategy.num_replicas_in_sync
-    if chief: run_dir, last = prepare_run_dir(config, "tensorflow", resume)
-    else: run_dir, last = Path(tempfile.mkdtemp()), config.run_dir("tensorflow") / LAST_STATE_NAMES["tensorflow"]
-    checkpoint = run_dir / "model.weights.h5"
-    seed_everything(config.seed, config.deterministic)
-    configure_threads(config.num_threads)
-    device = get_device(config.device)
-    batch_size = config.batch_size * replicas  # --batch-size is per replica, as in PyTorch
-    splits = splits_for(config)
-    steps = steps_per_epoch(len(splits["train"][1]), batch_size)
-    val_data, test_data = (make_dataset(*splits[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
-    placement = strategy.scope() if replicas > 1 or cluster_spec()[0] else tf.device(device)
-    with placement:
-        model = build_model(config)
-        compile_model(model, config, one_cycle_schedule(config, steps))
-        log = RunLog(run_dir, "tensorflow", verbose=chief)
-        first = 0
-        if resume:
-            state = load_checkpoint(last)
-            check_resume_config(TrainConfig.from_dict(state["config"]), config)
-            model.load_weights(last)
-            restore_training_state(last, model)
-            log.restore(state["resume"]["history"])
-            first = state["epoch"]
-            print(f"resuming after epoch {first} of {config.epochs}")
-        save_best = lambda epoch, val_accuracy: save_checkpoint(checkpoint, model, config, epoch, val_accuracy)
-        save_last = lambda epoch, val_accuracy: save_checkpoint(last, model, config, epoch, val_accuracy, model.optimizer,
-                                                                resume={"history": log.history})
-        if chief:
-            shards = f" across {replicas} replicas" if replicas > 1 else ""
-            print(f"training on {device}: {steps} batches of {batch_size} per epoch{shards}")
-        train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
-                                  epochs=config.epochs, first_epoch=first)
-        model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first, epochs=config.epochs,
-                  verbose=1 if config.progress and chief else 0, shuffle=False,  # the pipeline shuffles
-                  callbacks=[RecordEpochs(log, on_best=save_best if chief else None, on_epoch=save_last if chief else None)])
-    if not chief: return {}
+    replicas = strategy.num_replicas_in_sync
+    if not chief: run_dir = Path(tempfile.mkdtemp(prefix="cnn_tutorial_worker_"))  # every worker saves; the chief's files are kept
+    checkpoint, last = run_dir / "model.weights.h5", run_dir / LAST_STATE_NAMES["tensorflow"]
+    try:
+        if workers > 1: check_same_options(strategy, config, resume)
+        seed_everything(config.seed, config.deterministic)
+        configure_threads(config.num_threads)
+        device = get_device(config.device)
+        batch_size = config.batch_size * replicas  # --batch-size is per replica, as in PyTorch
+        splits = splits_for(config)
+        steps = steps_per_epoch(len(splits["train"][1]), batch_size)
+        val_data, test_data = (make_dataset(*splits[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
+        placement = strategy.scope() if replicas > 1 or addresses else tf.device(device)
+        with placement:
+            model = build_model(config)
+            compile_model(model, config, one_cycle_schedule(config, steps))
+            log = RunLog(run_dir, "tensorflow", verbose=chief)
+            first = 0
+            if resume:
+                state = load_checkpoint(saved_state)
+                check_resume_config(TrainConfig.from_dict(state["config"]), config)
+                trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
+                if trained_on != replicas:
+                    raise ValueError(f"{saved_state} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
+                model.load_weights(saved_state)
+                restore_training_state(saved_state, model)
+                log.restore(state["resume"]["history"])
+                first = state["epoch"]
+                print(f"resuming after epoch {first} of {config.epochs}")
+            save_best = lambda epoch, val_accuracy: save_checkpoint(checkpoint, model, config, epoch, val_accuracy)
+            save_last = lambda epoch, val_accuracy: save_checkpoint(last, model, config, epoch, val_accuracy, model.optimizer,
+                                                                    resume={"history": log.history, "replicas": replicas})
+            if chief:
+                shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
+                print(f"training on {device}: {steps} batches of {batch_size} per epoch{shards}")
+            train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
+                                      epochs=config.epochs, first_epoch=first)
+            callbacks = [RecordEpochs(log, on_best=save_best, on_epoch=save_last)]
+            if workers > 1:  # Keras 3's fit fails under MultiWorkerMirroredStrategy: its steps, written out
+                fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, callbacks, config.progress and chief)
+            else:
+                model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first, epochs=config.epochs,
+                          verbose=1 if config.progress and chief else 0, shuffle=False,  # the pipeline shuffles
+                          callbacks=callbacks)
+        if workers > 1: print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
+        if not chief: return {}
+    finally:
+        if not chief: shutil.rmtree(run_dir, ignore_errors=True)
     with tf.device(device):
         best, _ = model_from_checkpoint(load_checkpoint(checkpoint))
         test = evaluate(best, test_data)
+    distributed = {"workers": workers, "replicas": replicas, "global_batch_size": batch_size} if replicas > 1 else {}
     metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
                          framework_version=tf.__version__, parameter_count=count_parameters(model), device=device,
-                         checkpoint=checkpoint.name)
+                         checkpoint=checkpoint.name, **distributed)
     print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
     return {**metrics, "run_dir": str(run_dir)}
+
+# %% ../../nbs/tensorflow/05_train.ipynb #0790a8f4
+def fit_on_workers(strategy: tf.distribute.Strategy, model: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset,
+                   steps_per_epoch: int, initial_epoch: int, epochs: int, callbacks: list | None = None, verbose: bool = False) -> None:
+    "`model.fit` written out for a strategy `fit` fails under: each replica runs the compiled model's own `train_step` on its share of every batch, then `test_step` on its share of `val_data`; `callbacks` get the logs `fit` would give them."
+    def compiled(step):  # as fit compiles its steps: into a graph, with XLA if the model was compiled with it
+        return tf.function(lambda batch: strategy.run(step, args=(batch,)), jit_compile=model.jit_compile, reduce_retracing=True)
+    train_step, test_step, read_metrics = compiled(model.train_step), compiled(model.test_step), tf.function(model.get_metrics_result)
+    statistics = [w for w in model.non_trainable_weights if "float" in w.dtype]  # batch norm's moving means and variances
+
+    def average_statistics():  # each replica updated them from its own images: make them one again
+        means = tf.distribute.get_replica_context().all_reduce("MEAN", [tf.identity(w.value) for w in statistics])
+        for w, mean in zip(statistics, means): w.assign(mean)
+
+    sync_statistics = tf.function(lambda: strategy.run(average_statistics))
+    callbacks = keras.callbacks.CallbackList(callbacks, model=model)
+    train_batches = iter(strategy.experimental_distribute_dataset(train_data))  # each worker takes its slice of every batch
+    val_batches = strategy.experimental_distribute_dataset(val_data)
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        progress = keras.utils.Progbar(steps_per_epoch, verbose=int(verbose))
+        for step in range(steps_per_epoch):
+            train_step(next(train_batches))
+            progress.update(step + 1)
+        logs = {name: float(value) for name, value in read_metrics().items()}  # reading sums them over all replicas
+        if statistics: sync_statistics()
+        model.reset_metrics()
+        for batch in val_batches: test_step(batch)
+        logs.update({f"val_{name}": float(value) for name, value in read_metrics().items()})
+        callbacks.on_epoch_end(epoch, logs)
+    model.optimizer.finalize_variable_values(model.trainable_weights)
+
+# %% ../../nbs/tensorflow/05_train.ipynb #634f0686
+def same_on_all_replicas(strategy: tf.distribute.Strategy, digest: str) -> bool:
+    "Whether every replica, on every worker, holds the same `digest` (a hexadecimal string) as this one."
+    mine = tf.constant(np.frombuffer(bytes.fromhex(digest), np.uint8).astype(np.int32))
+    gather = tf.function(lambda: strategy.gather(strategy.run(tf.identity, args=(mine,)), axis=0))
+    return bool((gather().numpy().reshape(-1, len(mine)) == mine.numpy()).all())
+
+
+def options_digest(config: TrainConfig, resume: bool) -> str:
+    "SHA-256 of what decides the run: the config (without its run-environment fields) and whether it resumes."
+    options = {k: v for k, v in config.to_dict().items() if k not in RUN_ENVIRONMENT_FIELDS}
+    return hashlib.sha256(json.dumps({**options, "resume": resume}, sort_keys=True).encode()).hexdigest()
+
+
+def check_same_options(strategy: tf.distribute.Strategy, config: TrainConfig, resume: bool) -> None:
+    "Refuse to train when the workers were started with options that change the run."
+    if not same_on_all_replicas(strategy, options_digest(config, resume)):
+        may_differ = ", ".join("--" + name.replace("_", "-") for name in RUN_ENVIRONMENT_FIELDS)
+        raise ValueError(f"the workers were started with different options; give every worker the same ones (only {may_differ} may differ)")
+
+
+def weights_digest(model: keras.Model) -> str:
+    "SHA-256 of all the model's weights, batch-norm statistics included: equal digests, identical models."
+    digest = hashlib.sha256()
+    for weight in model.weights: digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def check_in_sync(strategy: tf.distribute.Strategy, model: keras.Model) -> str:
+    "Verify that every replica, on every worker, ends with exactly the same weights; return their digest."
+    digest = weights_digest(model)
+    if not same_on_all_replicas(strategy, digest): raise RuntimeError("the workers ended with different weights")
+    return digest
 
 # %% ../../nbs/tensorflow/05_train.ipynb #8370d4ab
 def main(argv: list[str] | None = None) -> int:
