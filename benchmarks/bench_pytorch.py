@@ -17,7 +17,7 @@ from torchvision import datasets, transforms
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import IDX_STEMS, dataset_spec, find_file, locate_dataset, read_file_bytes, splits_for
 from cnn_tutorial.pytorch import train as train_module
-from cnn_tutorial.pytorch.config import get_device
+from cnn_tutorial.pytorch.config import autocast_dtype, get_device
 from cnn_tutorial.pytorch.data import load_datasets, make_loader
 from cnn_tutorial.pytorch.engine import evaluate, train_one_epoch
 from cnn_tutorial.pytorch.inference import load_predictor
@@ -106,27 +106,30 @@ def time_plain_training(s: bc.Settings, device: torch.device, root: Path, flop: 
     synchronize(device)
     seconds = time.perf_counter() - start
     batches.close()
-    return {**bc.throughput(steps * bc.PLAIN_BATCH_SIZE, seconds, flop), "batch_size": bc.PLAIN_BATCH_SIZE, "steps": steps}
+    return {**bc.throughput(steps * bc.PLAIN_BATCH_SIZE, seconds, flop), "batch_size": bc.PLAIN_BATCH_SIZE, "steps": steps,
+            "arithmetic": "float32"}
 
 
 def time_package_training(s: bc.Settings, device: torch.device, flop: float) -> dict:
-    "Throughput of the package's training path: its in-memory loader, channels-last model, optimiser, schedule and `train_one_epoch`."
+    "Throughput of the package's training path: its in-memory loader, channels-last model, optimiser, schedule, precision and `train_one_epoch`."
     config = TrainConfig(progress=False, data_dir=s.data_dir)
     torch.manual_seed(config.seed)
     loader = make_loader(load_datasets(config, device)["train"], config.batch_size, shuffle=True, seed=config.seed)
     model = build_model(config).to(device, memory_format=torch.channels_last)
     optimizer = train_module.build_optimizer(model, config)
     scheduler = train_module.build_scheduler(optimizer, config, len(loader))
+    autocast = autocast_dtype(config.precision, device)
     batches = bc.endless(loader)
     steps = s.timed_images // config.batch_size
     run = lambda n: train_one_epoch(model, itertools.islice(batches, n), optimizer, device, scheduler=scheduler, flip=config.flip,
-                                    progress=False)
+                                    progress=False, label_smoothing=config.label_smoothing, autocast=autocast)
     run(s.warmup_steps)
     start = time.perf_counter()
     run(steps)
     synchronize(device)
     seconds = time.perf_counter() - start
-    return {**bc.throughput(steps * config.batch_size, seconds, flop), "batch_size": config.batch_size, "steps": steps}
+    return {**bc.throughput(steps * config.batch_size, seconds, flop), "batch_size": config.batch_size, "steps": steps,
+            "arithmetic": f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"}
 
 
 def test_scorer(config: TrainConfig, device: torch.device):

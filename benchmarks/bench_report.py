@@ -8,9 +8,9 @@ TARGETS = {"pytorch_speedup": 3.0, "tensorflow_speedup": 2.0, "matmul_fraction":
 NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 PIPELINES = {
     ("pytorch", "baseline"): "plain: torchvision `ToTensor`+`Normalize`, `DataLoader` (shuffle, 2 workers), AdamW 1e-3",
-    ("pytorch", "package"): "package: in-memory tensors, channels-last, `train_one_epoch` (flips, one-cycle AdamW)",
+    ("pytorch", "package"): "package: in-memory tensors, channels-last, `train_one_epoch` (flips, label smoothing, one-cycle AdamW)",
     ("tensorflow", "baseline"): "plain: `tf.data` normalising image by image, `fit`, Adam 1e-3",
-    ("tensorflow", "package"): "package: `make_dataset` + `compile_model` + `fit` (flips, one-cycle Adam)",
+    ("tensorflow", "package"): "package: `make_dataset` + `compile_model` + `fit` (flips, label smoothing, one-cycle Adam)",
 }
 MISSING = "—"
 BUSY_SHARE = 0.10  # other processes using more than this share of the CPU make the timings unreliable
@@ -46,7 +46,8 @@ def throughput_rows(workers: dict) -> list[dict]:
         for kind, m in (("baseline", base), ("package", get(workers, fw, "package"))):
             if not m: continue
             speedup = m["images_per_second"] / base["images_per_second"] if base else None
-            rows.append({"framework": fw, "pipeline": kind, "batch_size": m["batch_size"], "images_per_second": m["images_per_second"],
+            rows.append({"framework": fw, "pipeline": kind, "batch_size": m["batch_size"], "arithmetic": m.get("arithmetic", MISSING),
+                         "images_per_second": m["images_per_second"],
                          "seconds_per_epoch": m["seconds_per_epoch"], "speedup": speedup, "gflops": m["gflops"],
                          "matmul_fraction": m["gflops"] / matmul if matmul else None, "timed_images": m["timed_images"]})
     return rows
@@ -109,11 +110,11 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def throughput_section(workers: dict, summary: dict) -> list[str]:
     "The training throughput table and the FLOP and matrix-product figures."
-    rows = [[NAMES[r["framework"]], PIPELINES[r["framework"], r["pipeline"]], str(r["batch_size"]), fmt(r["images_per_second"]),
+    rows = [[NAMES[r["framework"]], PIPELINES[r["framework"], r["pipeline"]], str(r["batch_size"]), r["arithmetic"], fmt(r["images_per_second"]),
              fmt(r["seconds_per_epoch"], ".1f"), fmt(r["speedup"], ".2f", "×"), fmt(r["gflops"], ".1f"), fmt(r["matmul_fraction"], ".0%")]
             for r in summary["throughput"]]
     lines = ["## Training throughput", "",
-             *table(["framework", "pipeline", "batch", "images/s", f"s per epoch ({EPOCH_IMAGES:,} images)", "× baseline", "GFLOP/s",
+             *table(["framework", "pipeline", "batch", "arithmetic", "images/s", f"s per epoch ({EPOCH_IMAGES:,} images)", "× baseline", "GFLOP/s",
                      "% of matmul"], rows), ""]
     flop = get(workers, "pytorch", "flop_per_image") or get(workers, "tensorflow", "flop_per_image")
     if flop:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from cnn_tutorial.tensorflow.config import tf  # sets TF_ENABLE_ONEDNN_OPTS=1 unless TensorFlow is already loaded
+from cnn_tutorial.tensorflow.config import get_device, precision_policy, tf  # sets TF_ENABLE_ONEDNN_OPTS=1 unless TensorFlow is already loaded
 import keras
 
 from cnn_tutorial.common.config import TrainConfig
@@ -87,7 +87,7 @@ def time_plain_training(s: bc.Settings, flop: float) -> dict:
     model = build_model(TrainConfig())
     model.compile(optimizer=keras.optimizers.Adam(bc.PLAIN_LEARNING_RATE),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    return time_fit(model, plain_dataset(data["train_images"], data["train_labels"]), bc.PLAIN_BATCH_SIZE, s, flop)
+    return {**time_fit(model, plain_dataset(data["train_images"], data["train_labels"]), bc.PLAIN_BATCH_SIZE, s, flop), "arithmetic": "float32"}
 
 
 def time_package_training(s: bc.Settings, flop: float) -> dict:
@@ -97,9 +97,10 @@ def time_package_training(s: bc.Settings, flop: float) -> dict:
     images, labels = splits_for(config)["train"]
     steps = steps_per_epoch(len(labels), config.batch_size)
     train = make_dataset(images, labels, config.batch_size, shuffle=True, seed=config.seed, flip=config.flip, epochs=config.epochs)
-    model = build_model(config)
+    policy = precision_policy(config.precision, get_device(config.device))
+    model = build_model(config, dtype=policy)
     compile_model(model, config, one_cycle_schedule(config, steps))
-    return time_fit(model, train, config.batch_size, s, flop)
+    return {**time_fit(model, train, config.batch_size, s, flop), "arithmetic": policy.replace("_", " ")}
 
 
 def test_scorer(config: TrainConfig):

@@ -29,8 +29,9 @@ def kill_during_epoch(framework, cwd, epoch, flags=(), timeout=600):
     try:
         while time.time() < deadline:
             history = run_dir / "history.csv"
-            if history.exists() and len(read_history(history)) == epoch - 1 and (run_dir / STATE[framework]).exists():
-                time.sleep(0.5)  # well into the next epoch
+            rows = read_history(history) if history.exists() else []
+            if len(rows) == epoch - 1 and (run_dir / STATE[framework]).exists():
+                time.sleep(0.3 * rows[-1]["seconds"])  # about a third into the next epoch, however fast epochs are here
                 break
             assert proc.poll() is None, f"training ended before it could be interrupted: {proc.stderr.read()}"
             time.sleep(0.05)

@@ -15,13 +15,14 @@ from typing import Any
 from .data import DATASETS
 
 # %% auto #0
-__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'RUN_ENVIRONMENT_FIELDS', 'TrainConfig', 'validate_config', 'check_resume_config',
-           'add_config_arguments', 'config_from_args', 'is_test_run', 'notebook_config']
+__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'RUN_ENVIRONMENT_FIELDS', 'TrainConfig', 'validate_config',
+           'check_resume_config', 'add_config_arguments', 'config_from_args', 'is_test_run', 'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
 FRAMEWORKS = ("pytorch", "tensorflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def _opt(default, help: str):
@@ -35,7 +36,7 @@ def _opt(default, help: str):
 class TrainConfig:
     "Hyperparameters and paths of one training run, identical in both frameworks."
     dataset: str = _opt("fashion_mnist", "data set: fashion_mnist, mnist or cifar10 (the input shape follows it)")
-    epochs: int = _opt(10, "full passes over the training split")
+    epochs: int = _opt(20, "full passes over the training split")
     batch_size: int = _opt(128, "images per training step")
     learning_rate: float = _opt(3e-3, "peak learning rate of the one-cycle schedule")
     weight_decay: float = _opt(0.01, "decoupled weight decay (AdamW style)")
@@ -47,8 +48,11 @@ class TrainConfig:
     bn_momentum: float = _opt(0.1, "batch-norm running-statistics momentum, PyTorch convention")
     bn_eps: float = _opt(1e-5, "batch-norm epsilon")
     flip: bool = _opt(True, "random horizontal flips of training images")
+    label_smoothing: float = _opt(0.1, "share of each training target spread evenly over all classes")
     seed: int = _opt(42, "seed for the split, initial weights, shuffling and augmentation")
     deterministic: bool = _opt(False, "deterministic kernels only: the same seed gives the same run (slower on GPUs)")
+    precision: str = _opt("auto", "training arithmetic: float32, bfloat16 (mixed: float32 weights) or auto "
+                                  "(bfloat16 where the device computes it natively, float32 elsewhere)")
     val_size: int = _opt(5000, "training images held out to choose the best epoch")
     max_images: int = _opt(0, "use at most this many images of each split (0: all); for quick checks")
     data_dir: str = _opt("", "folder holding the Fashion-MNIST IDX files (empty: search the usual places)")
@@ -95,6 +99,7 @@ def validate_config(c: TrainConfig) -> list[str]:
     if not c.learning_rate > 0: p.append(f"learning_rate must be positive, got {c.learning_rate!r}")
     if not c.weight_decay >= 0: p.append(f"weight_decay must be zero or positive, got {c.weight_decay!r}")
     if not 0 <= c.dropout < 1: p.append(f"dropout must be in [0, 1), got {c.dropout!r}")
+    if not 0 <= c.label_smoothing < 1: p.append(f"label_smoothing must be in [0, 1), got {c.label_smoothing!r}")
     if not 0 < c.bn_momentum < 1: p.append(f"bn_momentum must be in (0, 1), got {c.bn_momentum!r}")
     if not c.bn_eps > 0: p.append(f"bn_eps must be positive, got {c.bn_eps!r}")
     if isinstance(c.kernel_size, int) and c.kernel_size % 2 == 0: p.append(f"kernel_size must be odd, got {c.kernel_size}")
@@ -106,6 +111,7 @@ def validate_config(c: TrainConfig) -> list[str]:
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
     if c.pooling not in POOLINGS: p.append(f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}")
     if c.device not in DEVICES: p.append(f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
+    if c.precision not in PRECISIONS: p.append(f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     return p
 
 # %% ../../nbs/common/00_config.ipynb #7d78bc91

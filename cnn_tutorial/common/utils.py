@@ -20,10 +20,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'seed_python_and_numpy', 'Timer', 'atomic_path',
-           'atomic_write', 'write_json', 'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix',
-           'per_class_accuracy', 'most_confused', 'write_history', 'read_history', 'write_metrics', 'read_metrics',
-           'machine_description']
+__all__ = ['HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'BFLOAT16_CPU_FLAGS', 'seed_python_and_numpy', 'Timer',
+           'atomic_path', 'atomic_write', 'write_json', 'check_writable_dir', 'read_json', 'accuracy',
+           'confusion_matrix', 'per_class_accuracy', 'most_confused', 'write_history', 'read_history', 'write_metrics',
+           'read_metrics', 'machine_description', 'cpu_supports_bfloat16']
 
 # %% ../../nbs/common/01_utils.ipynb #59fa01b8
 def seed_python_and_numpy(seed: int) -> None:
@@ -171,3 +171,14 @@ def machine_description() -> str:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"): cpu = line.split(":", 1)[1].strip(); break
     return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
+
+
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_supports_bfloat16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
+    "True when this CPU computes bfloat16 natively (Linux `cpuinfo` flags `avx512_bf16` or `amx_bf16`), so mixed precision speeds training up."
+    with contextlib.suppress(OSError):
+        for line in Path(cpuinfo).read_text().splitlines():
+            if line.startswith("flags"): return any(flag in line.split() for flag in BFLOAT16_CPU_FLAGS)
+    return False

@@ -8,9 +8,10 @@ from __future__ import annotations
 import torch
 
 from ..common.config import TrainConfig
+from ..common.utils import cpu_supports_bfloat16
 
 # %% auto #0
-__all__ = ['get_device', 'configure_threads']
+__all__ = ['get_device', 'configure_threads', 'autocast_dtype']
 
 # %% ../../nbs/pytorch/00_config.ipynb #cd7157eb
 def get_device(preference: str = "auto") -> torch.device:
@@ -26,3 +27,11 @@ def configure_threads(num_threads: int = 0) -> int:
     "Set PyTorch's intra-op threads when `num_threads` > 0; return the number in use."
     if num_threads > 0: torch.set_num_threads(num_threads)
     return torch.get_num_threads()
+
+# %% ../../nbs/pytorch/00_config.ipynb #9a37effa
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    "The reduced type `torch.autocast` trains in on `device` for a `TrainConfig.precision`; None for float32 throughout."
+    if precision == "float32": return None
+    if precision == "bfloat16": return torch.bfloat16
+    native = {"cuda": lambda: torch.cuda.is_bf16_supported(including_emulation=False), "cpu": cpu_supports_bfloat16}
+    return torch.bfloat16 if device.type in native and native[device.type]() else None

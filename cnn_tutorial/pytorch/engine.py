@@ -25,8 +25,9 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
-                    scheduler=None, flip: bool = False, progress: bool = True, desc: str = "train") -> dict:
-    "Train `model` for one pass over `loader`; return the mean loss and the accuracy."
+                    scheduler=None, flip: bool = False, progress: bool = True, desc: str = "train",
+                    label_smoothing: float = 0.0, autocast: torch.dtype | None = None) -> dict:
+    "Train `model` for one pass over `loader` (forward pass in the `autocast` type, if given); return the mean loss and the accuracy."
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
@@ -35,8 +36,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     for step, (x, y) in enumerate(bar):
         x, y = to_device(x, device), y.to(device, non_blocking=True)
         if flip: x = random_horizontal_flip(x)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -22,7 +22,7 @@ from ..common.config import TrainConfig, check_resume_config
 from ..common.data import dataset_spec
 from ..common.report import LAST_STATE_NAMES, RunLog, prepare_run_dir
 from ..common.utils import Timer, atomic_write
-from .config import configure_threads, get_device
+from .config import autocast_dtype, configure_threads, get_device
 from .data import load_datasets, make_loader
 from .engine import evaluate, train_one_epoch
 from .model import build_model
@@ -154,13 +154,16 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         first = state["epoch"] + 1
         print(f"resuming after epoch {state['epoch']} of {config.epochs}")
     trained = DistributedDataParallel(model) if world_size > 1 else model
+    autocast = autocast_dtype(config.precision, device)
     if rank == 0:
         shards = f" in each of {world_size} processes" if world_size > 1 else ""
-        print(f"training on {device}: {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
+        arithmetic = f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"
+        print(f"training on {device} ({arithmetic}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
     for epoch in range(first, config.epochs + 1):
         if world_size > 1: sampler.set_epoch(epoch)
         with Timer() as t:
-            fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip, config.progress and rank == 0, f"epoch {epoch}")
+            fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip, config.progress and rank == 0,
+                                  f"epoch {epoch}", config.label_smoothing, autocast)
             if world_size > 1: fit = mean_over_processes(fit, len(sampler), device)
             val = evaluate(model, val_loader, device)
         if rank != 0: continue  # every process holds the same weights; one writes

@@ -13,9 +13,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf
 
 from ..common.config import TrainConfig
+from ..common.utils import cpu_supports_bfloat16
 
 # %% auto #0
-__all__ = ['get_device', 'configure_threads']
+__all__ = ['get_device', 'configure_threads', 'precision_policy']
 
 # %% ../../nbs/tensorflow/00_config.ipynb #5dafe0cf
 def get_device(preference: str = "auto") -> str:
@@ -36,3 +37,13 @@ def configure_threads(num_threads: int = 0) -> int:
         try: tf.config.threading.set_intra_op_parallelism_threads(num_threads)
         except RuntimeError: pass  # TensorFlow is already running: the setting is fixed for this process
     return tf.config.threading.get_intra_op_parallelism_threads()
+
+# %% ../../nbs/tensorflow/00_config.ipynb #9d1a977c
+def precision_policy(precision: str, device: str) -> str:
+    "The Keras dtype policy to train in on `device` for a `TrainConfig.precision`: `'mixed_bfloat16'` or `'float32'`."
+    if precision != "auto": return "mixed_bfloat16" if precision == "bfloat16" else "float32"
+    if device.startswith("/GPU"):
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[int(device.split(":")[1])])
+        native = details.get("compute_capability", (0, 0)) >= (8, 0)
+    else: native = cpu_supports_bfloat16()
+    return "mixed_bfloat16" if native else "float32"

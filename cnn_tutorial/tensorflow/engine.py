@@ -18,7 +18,7 @@ from ..common.report import RunLog
 from ..common.utils import accuracy
 
 # %% auto #0
-__all__ = ['one_cycle_schedule', 'compile_model', 'RecordEpochs', 'predict_logits', 'evaluate']
+__all__ = ['one_cycle_schedule', 'SparseCrossEntropy', 'compile_model', 'RecordEpochs', 'predict_logits', 'evaluate']
 
 # %% ../../nbs/tensorflow/04_engine.ipynb #ebfc81a0
 def one_cycle_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -29,10 +29,23 @@ def one_cycle_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optim
                                                   alpha=1 / 250_000, warmup_target=config.learning_rate, warmup_steps=warmup)
 
 
+class SparseCrossEntropy(keras.losses.Loss):
+    "Cross entropy of logits against class indices, with `label_smoothing` as `keras.losses.CategoricalCrossentropy` applies it."
+    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_cross_entropy"):
+        super().__init__(name=name)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        "Per-image loss: the labels become one-hot targets, smoothed, then cross entropy on the logits."
+        targets = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(y_true, "int32"), [-1]), keras.ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(targets, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
+
+
 def compile_model(model: keras.Model, config: TrainConfig, learning_rate=None) -> keras.Model:
-    "Compile with Adam (decoupled weight decay), sparse cross entropy on logits and accuracy."
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or config.learning_rate, weight_decay=config.weight_decay)
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    "Compile with Adam (decoupled weight decay, PyTorch's epsilon), cross entropy on logits with the config's label smoothing, and as metrics accuracy and the plain cross entropy."
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or config.learning_rate, weight_decay=config.weight_decay, epsilon=1e-8)
+    model.compile(optimizer=optimizer, loss=SparseCrossEntropy(config.label_smoothing),
+                  metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")])
     return model
 
 # %% ../../nbs/tensorflow/04_engine.ipynb #2d5a9539
@@ -49,7 +62,7 @@ class RecordEpochs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         lr = self.model.optimizer.learning_rate
         if self.log.add_epoch(epoch=epoch + 1, train_loss=logs["loss"], train_accuracy=logs["accuracy"],
-                              val_loss=logs["val_loss"], val_accuracy=logs["val_accuracy"],
+                              val_loss=logs["val_cross_entropy"], val_accuracy=logs["val_accuracy"],
                               learning_rate=float(lr.numpy() if hasattr(lr, "numpy") else lr), seconds=time.perf_counter() - self.start):
             if self.on_best: self.on_best(epoch + 1, logs["val_accuracy"])
         if self.on_epoch: self.on_epoch(epoch + 1, logs["val_accuracy"])
@@ -57,7 +70,7 @@ class RecordEpochs(keras.callbacks.Callback):
 # %% ../../nbs/tensorflow/04_engine.ipynb #c015333a
 def predict_logits(model: keras.Model, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
     "Logits and labels of every batch of `dataset`, from a compiled forward pass with `training=False`."
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32), reduce_retracing=True)
     logits, labels = zip(*[(forward(x), y) for x, y in dataset])
     return np.concatenate(logits), np.concatenate(labels)
 

@@ -20,23 +20,25 @@ POOLING = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
 
 
 def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_eps: float = 1e-5,
-               pooling: str = "max", name: str = "block") -> list[layers.Layer]:
-    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as a list of layers."
-    return [layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv"), layers.ReLU(name=f"{name}_relu"),
-            layers.BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn"),
-            POOLING[pooling](2, name=f"{name}_pool")]
+               pooling: str = "max", name: str = "block", dtype: str = "float32") -> list[layers.Layer]:
+    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as a list of layers computing in `dtype` (a Keras dtype policy)."
+    return [layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv", dtype=dtype),
+            layers.ReLU(name=f"{name}_relu", dtype=dtype),
+            layers.BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn", dtype=dtype),
+            POOLING[pooling](2, name=f"{name}_pool", dtype=dtype)]
 
 
-def build_model(config: TrainConfig) -> keras.Model:
-    "The tutorial's CNN as a `keras.Sequential`, its input shape and classes those of `config.dataset`."
+def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
+    "The tutorial's CNN as a `keras.Sequential`, its input shape and classes those of `config.dataset`; its layers compute in `dtype` (`'mixed_bfloat16'` for training in mixed precision)."
     spec = dataset_spec(config.dataset)
     if spec.image_shape[0] // 2 ** len(config.channels) < 1:
         raise ValueError(f"{len(config.channels)} pooling blocks shrink a {spec.image_shape[0]}-pixel image to nothing")
     blocks = [l for i, c in enumerate(config.channels, 1)
-              for l in conv_block(c, config.kernel_size, config.bn_momentum, config.bn_eps, config.pooling, f"block{i}")]
-    return keras.Sequential([keras.Input(spec.image_shape), *blocks, layers.Flatten(name="flatten"),
-                             layers.Dense(config.hidden_units, name="dense"), layers.ReLU(name="dense_relu"),
-                             layers.Dropout(config.dropout, name="dropout"), layers.Dense(len(spec.classes), name="logits")],
+              for l in conv_block(c, config.kernel_size, config.bn_momentum, config.bn_eps, config.pooling, f"block{i}", dtype)]
+    return keras.Sequential([keras.Input(spec.image_shape), *blocks, layers.Flatten(name="flatten", dtype=dtype),
+                             layers.Dense(config.hidden_units, name="dense", dtype=dtype), layers.ReLU(name="dense_relu", dtype=dtype),
+                             layers.Dropout(config.dropout, name="dropout", dtype=dtype),
+                             layers.Dense(len(spec.classes), name="logits", dtype=dtype)],
                             name="fashion_cnn")
 
 # %% ../../nbs/tensorflow/03_model.ipynb #06276026

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .config import configure_threads, get_device, tf
+from .config import configure_threads, get_device, precision_policy, tf
 import keras
 
 from ..common.cli import train_main
@@ -172,7 +172,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         val_data, test_data = (make_dataset(*splits[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
         placement = strategy.scope() if replicas > 1 or addresses else tf.device(device)
         with placement:
-            model = build_model(config)
+            policy = precision_policy(config.precision, device)
+            model = build_model(config, dtype=policy)
             compile_model(model, config, one_cycle_schedule(config, steps))
             log = RunLog(run_dir, "tensorflow", verbose=chief)
             first = 0
@@ -192,7 +193,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
                                                                     resume={"history": log.history, "replicas": replicas})
             if chief:
                 shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
-                print(f"training on {device}: {steps} batches of {batch_size} per epoch{shards}")
+                arithmetic = policy.replace("_", " ")
+                print(f"training on {device} ({arithmetic}): {steps} batches of {batch_size} per epoch{shards}")
             train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
                                       epochs=config.epochs, first_epoch=first)
             callbacks = [RecordEpochs(log, on_best=save_best, on_epoch=save_last)]
