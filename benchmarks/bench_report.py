@@ -125,7 +125,9 @@ def throughput_section(workers: dict, summary: dict) -> list[str]:
     mm = "; ".join(f"{NAMES[fw]} {w['matmul']['gflops']:.1f} GFLOP/s" for fw, w in workers.items() if get(w, "matmul", "gflops"))
     if mm:
         size = next(w["matmul"]["size"] for w in workers.values() if get(w, "matmul", "size"))
-        lines.append(f"float32 {size}×{size} matrix product in this run: {mm}. \"% of matmul\" compares with {NAMES.get(ref, ref)}'s.")
+        lines.append(f"float32 {size}×{size} matrix product in this run: {mm}. \"% of matmul\" compares with {NAMES.get(ref, ref)}'s"
+                     + ("; rows in mixed bfloat16 are compared with that float32 product too, and can exceed 100%."
+                        if any(r["arithmetic"].startswith("mixed") for r in summary["throughput"]) else "."))
     timed = {r["timed_images"] for r in summary["throughput"]}
     state = {True: "on", False: "off", None: "unknown"}
     onednn = [f"{label} {state[get(workers, fw, 'onednn')]}" for fw, label in (("tensorflow_baseline", "baseline"), ("tensorflow", "package"))

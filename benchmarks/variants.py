@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_common as bc
+from bench_report import NAMES
 
 DEFAULT_OUT = {"full": HERE / "results", "quick": HERE / "out" / "quick"}
 TIMED_IMAGES = {"full": 25_600, "quick": 6_400}
@@ -127,7 +128,7 @@ def markdown(record: dict) -> str:
              f"- command: `{record['command']}`", f"- package commit: {record.get('commit') or '—'}", "",
              "| framework | variant | batch | images/s | s per epoch (55,000 images) | GFLOP/s | default here |", "|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
-        lines.append(f"| {r['framework']} | {r['variant']} | {r['batch_size']} | {r['images_per_second']:,.0f} | "
+        lines.append(f"| {NAMES[r['framework']]} | {r['variant']} | {r['batch_size']} | {r['images_per_second']:,.0f} | "
                      f"{r['seconds_per_epoch']:.1f} | {r['gflops']:.1f} | {'yes' if r['default'] else ''} |")
     lines += ["", f"Each variant timed over {record['timed_images']:,} images after 20 warm-up steps (compilation, where there is "
               "one, happens during the warm-up)."]

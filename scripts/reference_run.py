@@ -1,4 +1,4 @@
-"""Make the reference run: execute the guided-run notebooks for real (full default training, about 3 and 5 minutes on
+"""Make the reference run: execute the guided-run notebooks for real (full default training, about 3 and 4 minutes on
 a 2-core CPU), saving their outputs in the notebooks and their artifacts in artifacts/pytorch_cnn and
 artifacts/tensorflow_cnn. Usage: python scripts/reference_run.py [pytorch] [tensorflow]"""
 import os
