@@ -15,14 +15,16 @@ from typing import Any
 from .data import DATASETS
 
 # %% auto #0
-__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'RUN_ENVIRONMENT_FIELDS', 'TrainConfig', 'validate_config',
-           'check_resume_config', 'add_config_arguments', 'config_from_args', 'is_test_run', 'notebook_config']
+__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS', 'TrainConfig',
+           'validate_config', 'check_resume_config', 'add_config_arguments', 'config_from_args', 'is_test_run',
+           'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
 FRAMEWORKS = ("pytorch", "tensorflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
+FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32"}  # the behaviour of runs stored before these fields existed
 
 
 def _opt(default, help: str):
@@ -74,11 +76,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        "Rebuild a config, refusing keys it does not know."
+        "Rebuild a config, refusing keys it does not know; a field added since the config was stored takes the value runs had before it existed."
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown: raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
-        return cls(**d)
+        return cls(**{**FIELDS_ADDED_LATER, **d})
 
     def replace(self, **changes) -> TrainConfig:
         "A copy with some fields changed (and validated)."

@@ -33,5 +33,5 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     "The reduced type `torch.autocast` trains in on `device` for a `TrainConfig.precision`; None for float32 throughout."
     if precision == "float32": return None
     if precision == "bfloat16": return torch.bfloat16
-    native = {"cuda": lambda: torch.cuda.is_bf16_supported(including_emulation=False), "cpu": cpu_supports_bfloat16}
+    native = {"cuda": lambda: torch.cuda.get_device_capability(device)[0] >= 8, "cpu": cpu_supports_bfloat16}  # Ampere and later
     return torch.bfloat16 if device.type in native and native[device.type]() else None

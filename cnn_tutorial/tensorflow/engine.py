@@ -50,7 +50,7 @@ def compile_model(model: keras.Model, config: TrainConfig, learning_rate=None) -
 
 # %% ../../nbs/tensorflow/04_engine.ipynb #2d5a9539
 class RecordEpochs(keras.callbacks.Callback):
-    "Record each epoch in `log` (history.csv, the printed line); call `on_best(epoch, val_accuracy)` on a new best, then `on_epoch`."
+    "Record each epoch in `log` (history.csv, the printed line; the validation loss is the plain cross entropy where the model has it as a metric); call `on_best(epoch, val_accuracy)` on a new best, then `on_epoch`."
     def __init__(self, log: RunLog, on_best: Callable[[int, float], None] | None = None,
                  on_epoch: Callable[[int, float], None] | None = None):
         super().__init__()
@@ -62,7 +62,7 @@ class RecordEpochs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         lr = self.model.optimizer.learning_rate
         if self.log.add_epoch(epoch=epoch + 1, train_loss=logs["loss"], train_accuracy=logs["accuracy"],
-                              val_loss=logs["val_cross_entropy"], val_accuracy=logs["val_accuracy"],
+                              val_loss=logs.get("val_cross_entropy", logs["val_loss"]), val_accuracy=logs["val_accuracy"],
                               learning_rate=float(lr.numpy() if hasattr(lr, "numpy") else lr), seconds=time.perf_counter() - self.start):
             if self.on_best: self.on_best(epoch + 1, logs["val_accuracy"])
         if self.on_epoch: self.on_epoch(epoch + 1, logs["val_accuracy"])
