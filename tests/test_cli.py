@@ -9,6 +9,7 @@ from PIL import Image
 from cnn_tutorial.common.cli import load_any_predictor
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import load_splits
+from cnn_tutorial.common.utils import cpu_supports_bfloat16
 from conftest import CHECKPOINTS, QUICK, bin_path, fresh_process_accuracy, run_cli
 
 
@@ -93,6 +94,8 @@ def test_cnn_predict_refuses_bad_checkpoints(tmp_path, checkpoint, message):
     (["--learning-rate", "0"], "learning_rate must be positive"),
     (["--kernel-size", "4"], "kernel_size must be odd"),
     (["--device", "tpu"], "device must be one of"),
+    (["--precision", "float16"], "precision must be one of auto, float32, bfloat16"),
+    (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
 ])
 def test_cnn_train_refuses_impossible_options(args, message, tmp_path):
     proc = run_cli(bin_path("cnn_train"), *args, cwd=tmp_path)

@@ -32,6 +32,9 @@ def configure_threads(num_threads: int = 0) -> int:
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     "The reduced type `torch.autocast` trains in on `device` for a `TrainConfig.precision`; None for float32 throughout."
     if precision == "float32": return None
-    if precision == "bfloat16": return torch.bfloat16
     native = {"cuda": lambda: torch.cuda.get_device_capability(device)[0] >= 8, "cpu": cpu_supports_bfloat16}  # Ampere and later
+    if precision == "bfloat16":
+        if device.type == "cuda" and not native["cuda"](): raise ValueError(
+            f"precision bfloat16 needs a GPU of compute capability 8.0 or later; this one has {'.'.join(map(str, torch.cuda.get_device_capability(device)))}")
+        return torch.bfloat16  # on a CPU without native support, emulated: slower, but it runs
     return torch.bfloat16 if device.type in native and native[device.type]() else None

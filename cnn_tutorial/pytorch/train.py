@@ -155,9 +155,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         print(f"resuming after epoch {state['epoch']} of {config.epochs}")
     trained = DistributedDataParallel(model) if world_size > 1 else model
     autocast = autocast_dtype(config.precision, device)
+    arithmetic = f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"
     if rank == 0:
         shards = f" in each of {world_size} processes" if world_size > 1 else ""
-        arithmetic = f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"
         print(f"training on {device} ({arithmetic}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
     for epoch in range(first, config.epochs + 1):
         if world_size > 1: sampler.set_epoch(epoch)
@@ -180,7 +180,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     test = evaluate(best.to(device, memory_format=torch.channels_last), test_loader, device)
     metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
                          framework_version=str(torch.__version__), parameter_count=count_parameters(model), device=str(device),
-                         checkpoint=checkpoint.name)
+                         checkpoint=checkpoint.name, arithmetic=arithmetic)
     print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
     return {**metrics, "run_dir": str(run_dir)}
 

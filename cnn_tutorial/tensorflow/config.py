@@ -41,9 +41,12 @@ def configure_threads(num_threads: int = 0) -> int:
 # %% ../../nbs/tensorflow/00_config.ipynb #9d1a977c
 def precision_policy(precision: str, device: str) -> str:
     "The Keras dtype policy to train in on `device` for a `TrainConfig.precision`: `'mixed_bfloat16'` or `'float32'`."
-    if precision != "auto": return "mixed_bfloat16" if precision == "bfloat16" else "float32"
+    if precision == "float32": return "float32"
     if device.startswith("/GPU"):
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[int(device.split(":")[1])])
-        native = details.get("compute_capability", (0, 0)) >= (8, 0)
+        capability = details.get("compute_capability")
+        native = capability is not None and capability >= (8, 0)
+        if precision == "bfloat16" and capability is not None and not native:
+            raise ValueError(f"precision bfloat16 needs a GPU of compute capability 8.0 or later; this one has {capability[0]}.{capability[1]}")
     else: native = cpu_supports_bfloat16()
-    return "mixed_bfloat16" if native else "float32"
+    return "mixed_bfloat16" if native or precision == "bfloat16" else "float32"

@@ -174,6 +174,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         with placement:
             policy = precision_policy(config.precision, device)
             model = build_model(config, dtype=policy)
+            arithmetic = policy.replace("_", " ")
             compile_model(model, config, one_cycle_schedule(config, steps))
             log = RunLog(run_dir, "tensorflow", verbose=chief)
             first = 0
@@ -193,7 +194,6 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
                                                                     resume={"history": log.history, "replicas": replicas})
             if chief:
                 shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
-                arithmetic = policy.replace("_", " ")
                 print(f"training on {device} ({arithmetic}): {steps} batches of {batch_size} per epoch{shards}")
             train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
                                       epochs=config.epochs, first_epoch=first)
@@ -214,7 +214,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     distributed = {"workers": workers, "replicas": replicas, "global_batch_size": batch_size} if replicas > 1 else {}
     metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
                          framework_version=tf.__version__, parameter_count=count_parameters(model), device=device,
-                         checkpoint=checkpoint.name, **distributed)
+                         checkpoint=checkpoint.name, arithmetic=arithmetic, **distributed)
     print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
     return {**metrics, "run_dir": str(run_dir)}
 
