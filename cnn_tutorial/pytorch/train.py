@@ -98,8 +98,8 @@ def check_in_sync(model: nn.Module) -> None:
 
 # %% ../../nbs/pytorch/05_train.ipynb #287c1d00
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
-    "AdamW with the config's learning rate and decoupled weight decay."
-    return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    "AdamW with the config's learning rate and decoupled weight decay, updating all parameters in one fused kernel."
+    return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
