@@ -17,7 +17,7 @@ from torchvision import datasets, transforms
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import IDX_STEMS, dataset_spec, find_file, locate_dataset, read_file_bytes, splits_for
 from cnn_tutorial.pytorch import train as train_module
-from cnn_tutorial.pytorch.config import autocast_dtype, get_device
+from cnn_tutorial.pytorch.config import arithmetic_name, autocast_dtype, get_device
 from cnn_tutorial.pytorch.data import load_datasets, make_loader
 from cnn_tutorial.pytorch.engine import evaluate, train_one_epoch
 from cnn_tutorial.pytorch.inference import load_predictor
@@ -129,7 +129,7 @@ def time_package_training(s: bc.Settings, device: torch.device, flop: float) -> 
     synchronize(device)
     seconds = time.perf_counter() - start
     return {**bc.throughput(steps * config.batch_size, seconds, flop), "batch_size": config.batch_size, "steps": steps,
-            "arithmetic": f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"}
+            "arithmetic": arithmetic_name(autocast)}
 
 
 def test_scorer(config: TrainConfig, device: torch.device):

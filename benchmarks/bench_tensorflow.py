@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from cnn_tutorial.tensorflow.config import get_device, precision_policy, tf  # sets TF_ENABLE_ONEDNN_OPTS=1 unless TensorFlow is already loaded
+from cnn_tutorial.tensorflow.config import arithmetic_name, get_device, precision_policy, tf  # sets TF_ENABLE_ONEDNN_OPTS=1 unless TensorFlow is already loaded
 import keras
 
 from cnn_tutorial.common.config import TrainConfig
@@ -100,7 +100,7 @@ def time_package_training(s: bc.Settings, flop: float) -> dict:
     policy = precision_policy(config.precision, get_device(config.device))
     model = build_model(config, dtype=policy)
     compile_model(model, config, one_cycle_schedule(config, steps))
-    return {**time_fit(model, train, config.batch_size, s, flop), "arithmetic": policy.replace("_", " ")}
+    return {**time_fit(model, train, config.batch_size, s, flop), "arithmetic": arithmetic_name(policy)}
 
 
 def test_scorer(config: TrainConfig):

@@ -20,6 +20,14 @@ from cnn_tutorial.common.data import CIFAR10_ARCHIVE, CIFAR10_MEMBERS, DataFile
 QUICK = ["--epochs", "1", "--max-images", "2048", "--val-size", "256", "--batch-size", "32", "--no-progress"]
 
 
+TIMING = ("train_seconds", "seconds_per_epoch", "machine")
+
+
+def without_timing(metrics):
+    "A run's metrics without what differs between two identical runs: timing and the machine."
+    return {k: v for k, v in metrics.items() if k not in TIMING}
+
+
 def run_cli(*args, cwd=None, timeout=600):
     "Run a console script of the package as a user would, capturing its output."
     env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}

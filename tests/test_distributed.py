@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cnn_tutorial.common.utils import read_history
-from conftest import bin_path, fresh_process_accuracy, run_cli
+from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
 
 def test_pytorch_two_processes_stay_in_sync_and_save_a_usable_checkpoint(tmp_path):
@@ -81,8 +81,7 @@ def weights_digest_line(stdout):
 
 def comparable(metrics):
     "The metrics without what differs between identical runs: timing, the machine, where the artifacts went."
-    return {**{k: v for k, v in metrics.items() if k not in ("train_seconds", "seconds_per_epoch", "machine")},
-            "config": {k: v for k, v in metrics["config"].items() if k != "artifacts_dir"}}
+    return {**without_timing(metrics), "config": {k: v for k, v in metrics["config"].items() if k != "artifacts_dir"}}
 
 
 @pytest.fixture(scope="module")

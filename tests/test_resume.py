@@ -8,16 +8,10 @@ import time
 import pytest
 
 from cnn_tutorial.common.utils import read_history
-from conftest import bin_path, run_cli
+from conftest import bin_path, run_cli, without_timing
 
 RUN = ["--epochs", "3", "--max-images", "3072", "--val-size", "256", "--batch-size", "32", "--no-progress"]
 STATE = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
-TIMING = ("train_seconds", "seconds_per_epoch", "machine")
-
-
-def without_timing(metrics):
-    return {k: v for k, v in metrics.items() if k not in TIMING}
-
 
 def kill_during_epoch(framework, cwd, epoch, flags=(), timeout=600):
     "Start `cnn_train`, SIGKILL it once `epoch` - 1 epochs are saved and epoch `epoch` is under way; return the history then."

@@ -11,7 +11,7 @@ from ..common.config import TrainConfig
 from ..common.utils import cpu_supports_bfloat16
 
 # %% auto #0
-__all__ = ['get_device', 'configure_threads', 'autocast_dtype']
+__all__ = ['get_device', 'configure_threads', 'autocast_dtype', 'arithmetic_name']
 
 # %% ../../nbs/pytorch/00_config.ipynb #cd7157eb
 def get_device(preference: str = "auto") -> torch.device:
@@ -38,3 +38,8 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
             f"precision bfloat16 needs a GPU of compute capability 8.0 or later; this one has {'.'.join(map(str, torch.cuda.get_device_capability(device)))}")
         return torch.bfloat16  # on a CPU without native support, emulated: slower, but it runs
     return torch.bfloat16 if device.type in native and native[device.type]() else None
+
+
+def arithmetic_name(autocast: torch.dtype | None) -> str:
+    "How a run trained, in words, for its log and `metrics.json`: `'mixed bfloat16'` or `'float32'`."
+    return f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"

@@ -22,7 +22,7 @@ from ..common.config import TrainConfig, check_resume_config
 from ..common.data import dataset_spec
 from ..common.report import LAST_STATE_NAMES, RunLog, prepare_run_dir
 from ..common.utils import Timer, atomic_write
-from .config import autocast_dtype, configure_threads, get_device
+from .config import arithmetic_name, autocast_dtype, configure_threads, get_device
 from .data import load_datasets, make_loader
 from .engine import evaluate, train_one_epoch
 from .model import build_model
@@ -155,7 +155,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         print(f"resuming after epoch {state['epoch']} of {config.epochs}")
     trained = DistributedDataParallel(model) if world_size > 1 else model
     autocast = autocast_dtype(config.precision, device)
-    arithmetic = f"mixed {str(autocast).removeprefix('torch.')}" if autocast else "float32"
+    arithmetic = arithmetic_name(autocast)
     if rank == 0:
         shards = f" in each of {world_size} processes" if world_size > 1 else ""
         print(f"training on {device} ({arithmetic}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")

@@ -16,7 +16,7 @@ from ..common.config import TrainConfig
 from ..common.utils import cpu_supports_bfloat16
 
 # %% auto #0
-__all__ = ['get_device', 'configure_threads', 'precision_policy']
+__all__ = ['get_device', 'configure_threads', 'precision_policy', 'arithmetic_name']
 
 # %% ../../nbs/tensorflow/00_config.ipynb #5dafe0cf
 def get_device(preference: str = "auto") -> str:
@@ -50,3 +50,8 @@ def precision_policy(precision: str, device: str) -> str:
             raise ValueError(f"precision bfloat16 needs a GPU of compute capability 8.0 or later; this one has {capability[0]}.{capability[1]}")
     else: native = cpu_supports_bfloat16()
     return "mixed_bfloat16" if native or precision == "bfloat16" else "float32"
+
+
+def arithmetic_name(policy: str) -> str:
+    "How a run trained, in words, for its log and `metrics.json`: `'mixed bfloat16'` or `'float32'`."
+    return policy.replace("_", " ")

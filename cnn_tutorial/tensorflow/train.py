@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .config import configure_threads, get_device, precision_policy, tf
+from .config import arithmetic_name, configure_threads, get_device, precision_policy, tf
 import keras
 
 from ..common.cli import train_main
@@ -174,7 +174,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         with placement:
             policy = precision_policy(config.precision, device)
             model = build_model(config, dtype=policy)
-            arithmetic = policy.replace("_", " ")
+            arithmetic = arithmetic_name(policy)
             compile_model(model, config, one_cycle_schedule(config, steps))
             log = RunLog(run_dir, "tensorflow", verbose=chief)
             first = 0
