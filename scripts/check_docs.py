@@ -1,6 +1,6 @@
 """Check the documentation without Quarto: process every notebook as the docs build does, then fail on a page without
-a title and a description, a sidebar entry that points nowhere, a notebook missing from the sidebar, or an exported
-name without a docstring."""
+a title and a description, a sidebar entry that points nowhere, a notebook missing from the sidebar, an exported
+name without a docstring, or a name on one track's page linked to the other track's page."""
 import importlib
 import inspect
 import json
@@ -67,9 +67,21 @@ def undocumented_exports():
                         yield f"{module_name}.{name}.{attr} has no docstring"
 
 
+def cross_track_links():
+    "Links that nbdev made from a name on one track's page to the other track's page (names both tracks define)."
+    from cnn_tutorial.common.doclinks import TRACKS, page_track
+    for nb in sorted((NBS.parent / "_proc").rglob("*.ipynb")):
+        track = page_track(nb.relative_to(NBS.parent / "_proc"))
+        if not track: continue
+        text = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "markdown")
+        for other in set(TRACKS) - {track}:
+            for name, page in re.findall(rf"\[`([^`]+)`\]\((?:https?://[^)]*?)/{other}/(\w+)\.html", text):
+                yield f"{nb.relative_to(NBS.parent / '_proc')}: `{name}` links to the {other} page {other}/{page}.html"
+
+
 if __name__ == "__main__":
     process_notebooks()
-    problems = [*missing_titles(), *sidebar_problems(), *undocumented_exports()]
+    problems = [*missing_titles(), *sidebar_problems(), *undocumented_exports(), *cross_track_links()]
     for p in problems: print(f"docs check: {p}", file=sys.stderr)
     if problems: sys.exit(1)
-    print(f"docs check: {len(notebooks())} pages processed; titles, sidebar and docstrings in order")
+    print(f"docs check: {len(notebooks())} pages processed; titles, sidebar, docstrings and links in order")

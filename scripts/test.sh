@@ -18,5 +18,7 @@ for nb in nbs/*.ipynb nbs/guided/*.ipynb; do
 done
 echo "== docs: process every notebook as the docs build does, check titles, sidebar and docstrings"
 timeout 900 python scripts/check_docs.py
+echo "== saved outputs: every page executed afresh in a Jupyter kernel and compared with what it shows (timings aside)"
+timeout 2400 python scripts/execute_notebooks.py --check
 echo "== pytest"
 timeout 1800 python -m pytest -q tests

@@ -10,13 +10,19 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf
-
 from ..common.config import TrainConfig
-from ..common.utils import cpu_supports_bfloat16
+from ..common.utils import cpu_supports_bfloat16, filtered_native_stderr
+
+TF_STARTUP_NOISE = (r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+                    r"port\.cc:\d+\] oneDNN custom operations are on",
+                    r"cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine",
+                    r"cuda_platform\.cc:\d+\] failed call to cuInit")
+with filtered_native_stderr(TF_STARTUP_NOISE):
+    import tensorflow as tf
+    tf.config.list_physical_devices("GPU")  # the CUDA start-up, and its messages, happen here once
 
 # %% auto #0
-__all__ = ['get_device', 'configure_threads', 'precision_policy', 'arithmetic_name']
+__all__ = ['TF_STARTUP_NOISE', 'get_device', 'configure_threads', 'precision_policy', 'arithmetic_name']
 
 # %% ../../nbs/tensorflow/00_config.ipynb #5dafe0cf
 def get_device(preference: str = "auto") -> str:

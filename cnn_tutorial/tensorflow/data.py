@@ -35,6 +35,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
         x, y, steps = tf.constant(x), tf.constant(y), steps_per_epoch(len(y), batch_size)
         order = lambda e: tf.argsort(tf.random.stateless_uniform([len(y)], seed=tf.stack([tf.constant(seed, tf.int64), e])))
         ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size))
+        ds = ds.apply(tf.data.experimental.assert_cardinality((epochs - first_epoch) * steps))  # known length: no "ran out of data"
         ds = ds.enumerate(start=first_epoch * steps).map(lambda step, idx: (tf.gather(x, idx), tf.gather(y, idx), step))
         ds = ds.map(lambda xb, yb, step: (random_horizontal_flip(xb, seed=tf.stack([tf.constant(seed, tf.int64), step])) if flip else xb, yb),
                     num_parallel_calls=tf.data.AUTOTUNE)

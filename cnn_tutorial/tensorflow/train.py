@@ -184,8 +184,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
                 trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
                 if trained_on != replicas:
                     raise ValueError(f"{saved_state} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
+                restore_training_state(saved_state, model)  # builds the optimiser, so that load_weights fills it too
                 model.load_weights(saved_state)
-                restore_training_state(saved_state, model)
                 log.restore(state["resume"]["history"])
                 first = state["epoch"]
                 print(f"resuming after epoch {first} of {config.epochs}")
