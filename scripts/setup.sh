@@ -17,8 +17,23 @@ if ! .venv/bin/python -c "import cnn_tutorial, torch, torchvision, tensorflow, n
   touch .venv/.installed
 fi
 
-# Fashion-MNIST: Debian and Ubuntu package it; elsewhere the package downloads and verifies it on first use.
-if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${CNN_TUTORIAL_DATA:-}" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  echo "setup: refreshing apt lists and installing dataset-fashion-mnist"
-  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || echo "setup: not available; the data will be downloaded on first use"
+# System packages, as root where apt-get exists, after one apt-get update: Fashion-MNIST, which Debian and Ubuntu
+# package (elsewhere the package downloads and verifies it on first use), and Chromium with its WebDriver, which
+# tests/test_preview.py drives to check the documentation pages.
+need_data=false; need_browser=false
+if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${CNN_TUTORIAL_DATA:-}" ]; then need_data=true; fi
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then need_browser=true; fi
+if { $need_data || $need_browser; } && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: refreshing apt lists"
+  apt-get update -qq || echo "setup: apt-get update failed"
+  if $need_data; then
+    echo "setup: installing dataset-fashion-mnist"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+      || echo "setup: not available; the data will be downloaded on first use"
+  fi
+  if $need_browser; then
+    echo "setup: installing chromium and chromium-driver"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || echo "setup: chromium not available; tests/test_preview.py will skip its browser checks"
+  fi
 fi

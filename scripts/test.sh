@@ -20,5 +20,7 @@ echo "== docs: process every notebook as the docs build does, check titles, side
 timeout 900 python scripts/check_docs.py
 echo "== saved outputs: every page executed afresh in a Jupyter kernel and compared with what it shows (timings aside)"
 timeout 2400 python scripts/execute_notebooks.py --check
+echo "== docs preview: every page rendered to _preview/ with nbconvert and checked in headless Chromium"
+timeout 900 python -m pytest -q tests/test_preview.py
 echo "== pytest"
-timeout 1800 python -m pytest -q tests
+timeout 1800 python -m pytest -q tests --ignore=tests/test_preview.py
