@@ -207,8 +207,9 @@ def full_run_problems(saved, fresh, name: str, run: str) -> list[str]:
         if f"{float(row['val_accuracy']):.4f}" not in text:
             problems.append(f"{name}: epoch {row['epoch']}'s validation accuracy {float(row['val_accuracy']):.4f} "
                             f"(artifacts/{run}/history.csv) is not in the saved training log")
-    if f"{metrics['test_accuracy']:.2%}" not in text:
-        problems.append(f"{name}: the test accuracy {metrics['test_accuracy']:.2%} of artifacts/{run}/metrics.json is not shown")
+    if f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}" not in text:
+        problems.append(f"{name}: the test accuracy {metrics['test_accuracy']:.4f} (epoch {metrics['best_epoch']}) of "
+                        f"artifacts/{run}/metrics.json is not in the saved training log")
     return problems
 
 

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -15,13 +17,39 @@ from PIL import Image, UnidentifiedImageError
 from .data import scale_pixels
 
 # %% auto #0
-__all__ = ['CHECKPOINT_NAMES', 'as_pixel_batch', 'softmax', 'Predictor', 'checkpoint_framework', 'resolve_checkpoint']
+__all__ = ['MAX_FILE_PIXELS', 'MAX_BATCH_VALUES', 'CHECKPOINT_NAMES', 'as_pixel_batch', 'softmax', 'Predictor',
+           'checkpoint_framework', 'resolve_checkpoint']
 
 # %% ../../nbs/common/03_inference.ipynb #d5645107
+MAX_FILE_PIXELS = 4096 * 4096  # pixels an image file may promise: far above any model's input, far below a bomb's
+MAX_BATCH_VALUES = 2**28       # pixel values one call accepts: 342,392 images of 28×28, 1 GiB as float32
+
+
+def _too_many_pixels(path, pixels: str) -> ValueError:
+    "The error refusing the image file at `path`, whose header promises `pixels` pixels."
+    return ValueError(f"{path} promises {pixels} pixels, more than an image file may have ({MAX_FILE_PIXELS:,}); "
+                      "refused without decoding it")
+
+
+def _open_image(path: str | os.PathLike) -> Image.Image:
+    "Open an image file, reading only its header, and refuse it if it promises more than `MAX_FILE_PIXELS` pixels."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try: im = Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:  # PIL's own limit, above ours
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            raise _too_many_pixels(path, f"{int(found.group(1)):,}" if found else "too many") from None
+    w, h = im.size
+    if w * h > MAX_FILE_PIXELS:
+        im.close()
+        raise _too_many_pixels(path, f"{w}×{h} = {w * h:,}")
+    return im
+
+
 def _image_file_pixels(path: str | os.PathLike, image_shape: tuple) -> np.ndarray:
     "Pixels of an image file, (H, W, C)."
     try:
-        with Image.open(path) as im: return _pil_pixels(im, image_shape, str(path))
+        with _open_image(path) as im: return _pil_pixels(im, image_shape, str(path))
     except FileNotFoundError: raise ValueError(f"image file not found: {path}") from None
     except (UnidentifiedImageError, OSError) as e: raise ValueError(f"cannot read {path} as an image: {e}") from None
 
@@ -35,18 +63,27 @@ def _pil_pixels(im: Image.Image, image_shape: tuple, name: str = "PIL image") ->
     return np.asarray(im.convert("L" if c == 1 else "RGB"), dtype=np.float32).reshape(h, w, c)
 
 
+def _check_batch_values(values: int) -> None:
+    "Refuse a batch of more than `MAX_BATCH_VALUES` pixel values, before it is copied or decoded."
+    if values > MAX_BATCH_VALUES:
+        raise ValueError(f"a batch of {values:,} pixel values is more than one call accepts ({MAX_BATCH_VALUES:,}); "
+                         "pass the images in smaller batches")
+
+
 def as_pixel_batch(images, image_shape: tuple = (28, 28, 1)) -> np.ndarray:
     "Validate `images` and return them as float32 pixels in [0, 255], shaped (N, H, W, C) for `image_shape` (H, W, C)."
     h, w, c = image_shape
     if isinstance(images, (str, os.PathLike, Image.Image)): images = [images]
     if isinstance(images, (list, tuple)):
         if len(images) == 0: raise ValueError("empty batch: no images given")
+        if all(isinstance(i, (str, os.PathLike, Image.Image)) for i in images): _check_batch_values(len(images) * h * w * c)
         if all(isinstance(i, (str, os.PathLike)) for i in images): images = [_image_file_pixels(i, image_shape) for i in images]
         elif all(isinstance(i, Image.Image) for i in images): images = [_pil_pixels(i, image_shape) for i in images]
     try: x = np.asarray(images)
     except ValueError as e: raise ValueError(f"images of different shapes cannot form a batch: {e}") from None
     if x.dtype == bool or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise ValueError(f"images must be numbers (uint8 or floats from 0 to 255), got dtype {x.dtype}")
+    _check_batch_values(x.size)
     if x.ndim == 3 and x.shape[:2] == (h, w) and x.shape[2] != c:
         raise ValueError(f"images must have {c} channel{'s' if c > 1 else ''}, got shape {x.shape}")
     if c == 1 and x.ndim in (2, 3) and x.shape[-2:] == (h, w): x = x.reshape(-1, h, w, 1)  # no channel axis

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -22,10 +23,11 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'BFLOAT16_CPU_FLAGS', 'seed_python_and_numpy', 'Timer',
-           'atomic_path', 'atomic_write', 'write_json', 'check_writable_dir', 'read_json', 'accuracy',
-           'confusion_matrix', 'per_class_accuracy', 'most_confused', 'filtered_native_stderr', 'write_history',
-           'read_history', 'write_metrics', 'read_metrics', 'machine_description', 'cpu_supports_bfloat16']
+__all__ = ['WRITE_FAILURE', 'FULL_DISK_BYTES', 'HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'BFLOAT16_CPU_FLAGS',
+           'seed_python_and_numpy', 'Timer', 'ArtifactWriteError', 'atomic_path', 'atomic_write', 'write_json',
+           'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix', 'per_class_accuracy', 'most_confused',
+           'filtered_native_stderr', 'write_history', 'read_history', 'write_metrics', 'read_metrics',
+           'machine_description', 'cpu_supports_bfloat16']
 
 # %% ../../nbs/common/01_utils.ipynb #59fa01b8
 def seed_python_and_numpy(seed: int) -> None:
@@ -44,6 +46,63 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 # %% ../../nbs/common/01_utils.ipynb #34494bab
+class ArtifactWriteError(OSError, ValueError):
+    "Writing an artifact failed (full disk, read-only folder, no permission); `str()` names the file and the cause."
+    def __str__(self): return f"could not write {self.filename}: {self.strerror}"
+
+
+WRITE_FAILURE = re.compile(r"inline_container\.cc|PytorchStreamWriter|file write failed")  # torch.save's and HDF5's words
+FULL_DISK_BYTES = 1 << 20  # a folder with less free space than this counts as full
+
+
+def _errors_behind(error: BaseException) -> list[BaseException]:
+    "`error` and the exceptions it was raised from or while handling, outermost first."
+    chain = []
+    while error is not None and error not in chain: chain.append(error); error = error.__cause__ or error.__context__
+    return chain
+
+
+def _is_failed_write(error: BaseException) -> bool:
+    "True for an OSError, and for the RuntimeError that `torch.save` or HDF5 raises when its write fails."
+    return isinstance(error, OSError) or (isinstance(error, RuntimeError) and bool(WRITE_FAILURE.search(str(error))))
+
+
+def _free_bytes(folder: str | os.PathLike) -> float:
+    "Free space in `folder` for this process, in bytes (infinite if it cannot be measured)."
+    try: st = os.statvfs(folder)
+    except OSError: return float("inf")
+    return st.f_bavail * st.f_frsize
+
+
+def _write_failure_cause(error: BaseException, folder: str | os.PathLike) -> tuple[int | None, str]:
+    "The errno and words of why a write failed: an OSError's, one HDF5 quotes, or a full `folder`; else the error's own words."
+    for e in _errors_behind(error):
+        quoted = re.search(r"errno = (\d+)", str(e))
+        code = e.errno if isinstance(e, OSError) and e.errno else int(quoted.group(1)) if quoted else None
+        if code: return code, os.strerror(code)
+    if _free_bytes(folder) < FULL_DISK_BYTES: return errno.ENOSPC, os.strerror(errno.ENOSPC)
+    return None, str(error).splitlines()[0] or type(error).__name__
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path):
+    "Turn a failed write in the block into an `ArtifactWriteError` naming `path` and the cause."
+    try: yield
+    except ArtifactWriteError: raise
+    except (OSError, RuntimeError) as e:
+        if not _is_failed_write(e): raise
+        raise ArtifactWriteError(*_write_failure_cause(e, path.parent), str(path)) from None
+
+
+def _close_hdf5_files(path: str | os.PathLike) -> None:
+    "Close HDF5 files a failed write left open at `path` (Keras's `save_weights` does), so they never write again."
+    h5py = sys.modules.get("h5py")
+    if h5py is None: return
+    for fid in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+        if os.path.abspath(os.fsdecode(fid.name)) == os.path.abspath(path):
+            with contextlib.suppress(Exception): h5py.File(fid).close()  # flushing fails again; closing is what counts
+
+
 def _umask() -> int:
     "The process's file-creation mask."
     mask = os.umask(0)
@@ -51,21 +110,29 @@ def _umask() -> int:
     return mask
 
 
+def _fsync(path: str | os.PathLike) -> None:
+    "Flush the file at `path` to disk."
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp"):
     "Yield a temporary path beside `path`; once the block completes, its file is synced and replaces `path`."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # the permissions of a file created the ordinary way, not mkstemp's 0600
+    with _write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        os.close(fd)
     try:
-        yield Path(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try: os.fsync(fd)
-        finally: os.close(fd)
-        os.replace(tmp, path)
+        with _write_errors(path):
+            os.chmod(tmp, 0o666 & ~_umask())  # the permissions of a file created the ordinary way, not mkstemp's 0600
+            yield Path(tmp)
+            _fsync(tmp)
+            os.replace(tmp, path)
     except BaseException:
+        _close_hdf5_files(tmp)
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
