@@ -6,16 +6,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from .config import FRAMEWORKS, TrainConfig, add_config_arguments, config_from_args
 from .inference import Predictor, checkpoint_framework
 from .report import LAST_STATE_NAMES
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'train_parser', 'saved_run_config', 'train_main', 'load_any_predictor', 'predict_main']
+__all__ = ['USER_ERRORS', 'train_parser', 'saved_run_config', 'Terminated', 'raise_terminated', 'sigterm_interrupts',
+           'interrupted_exit_code', 'resume_command', 'saved_epochs', 'interruption_message', 'train_main',
+           'load_any_predictor', 'predict_main']
 
 # %% ../../nbs/common/05_cli.ipynb #79cafb4f
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError)
@@ -45,20 +52,84 @@ def saved_run_config(framework: str, artifacts_dir: str) -> TrainConfig:
     return TrainConfig.from_dict(load_checkpoint(state_file)["config"])
 
 
+# %% ../../nbs/common/05_cli.ipynb #f4a9d3b6
+class Terminated(KeyboardInterrupt):
+    "A `KeyboardInterrupt` raised by another signal (`SIGTERM`), so that it stops a run as Ctrl-C does; `signum` says which."
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def raise_terminated(signum: int, frame) -> None:
+    "Signal handler: raise `Terminated` in the main thread."
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    "While the block runs, `SIGTERM` raises `Terminated` (only the main thread can catch signals; elsewhere nothing changes)."
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_exit_code(stop: KeyboardInterrupt) -> int:
+    "What a shell reports for a process stopped by the signal: 128 + its number, 130 after Ctrl-C, 143 after `SIGTERM`."
+    return 128 + getattr(stop, "signum", signal.SIGINT)
+
+
+def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True) -> str:
+    "The command that continues the interrupted run of `framework` in `artifacts_dir`, quoted for a shell."
+    options = ["--framework", framework] if names_framework else []
+    return f"{prog} {shlex.join([*options, '--resume', '--artifacts-dir', str(artifacts_dir)])}"
+
+
+def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
+    "(last complete epoch, epochs of the run) in `state_file`; None if it cannot be read without importing the framework (never started after Ctrl-C)."
+    module = sys.modules.get(f"cnn_tutorial.{framework}.train")
+    if module is None: return None
+    try: state = module.load_checkpoint(state_file)
+    except USER_ERRORS: return None
+    return state["epoch"], state["config"]["epochs"]
+
+
+def interruption_message(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True) -> str:
+    "What an interrupted run leaves in `artifacts_dir`: the complete epochs saved, and the command that continues from them."
+    state_file = TrainConfig(artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
+    if not state_file.is_file():
+        return "interrupted before its first epoch was complete; nothing is saved: run the same command again to start over"
+    resume = resume_command(prog, framework, artifacts_dir, names_framework)
+    saved = saved_epochs(framework, state_file)
+    if saved is None: return f"interrupted before training started; {state_file} is as it was. Continue with: {resume}"
+    done, epochs = saved
+    when = f"during epoch {done + 1}" if done < epochs else "while writing its report"
+    which = "epoch 1 is" if done == 1 else f"epochs 1–{done} are"
+    return f"interrupted {when}; {which} saved in {state_file}. Continue with: {resume}"
+
+
+def _interrupted(prog: str, stop: KeyboardInterrupt, framework: str, artifacts_dir: str, names_framework: bool) -> int:
+    print(f"{prog}: {interruption_message(prog, framework, artifacts_dir, names_framework)}", file=sys.stderr)
+    return interrupted_exit_code(stop)
+
+
 def train_main(argv: list[str] | None = None, framework: str | None = None) -> int:
-    "Entry point of `cnn_train`: parse options, train, print the test accuracy."
+    "Entry point of `cnn_train`: parse options, train, print the test accuracy; a mistake or an interruption ends in one line."
     parser = train_parser(framework)
     args = parser.parse_args(argv)
-    chosen = framework or args.framework
-    if args.resume:  # options not given take the interrupted run's values
-        try: saved = saved_run_config(chosen, args.artifacts_dir)
-        except USER_ERRORS as e: return _fail(parser.prog, e)
-        parser = train_parser(framework, saved)
-        args = parser.parse_args(argv)
-    try: config = config_from_args(args)
-    except ValueError as e: parser.error(str(e))
-    train = importlib.import_module(f"cnn_tutorial.{chosen}.train").train
-    try: result = train(config, resume=args.resume)
+    chosen, artifacts_dir = framework or args.framework, args.artifacts_dir
+    try:
+        with sigterm_interrupts():
+            if args.resume:  # options not given take the interrupted run's values
+                parser = train_parser(framework, saved_run_config(chosen, artifacts_dir))
+                args = parser.parse_args(argv)
+            try: config = config_from_args(args)
+            except ValueError as e: parser.error(str(e))
+            train = importlib.import_module(f"cnn_tutorial.{chosen}.train").train
+            result = train(config, resume=args.resume)
+    except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir, framework is None)
     except USER_ERRORS as e: return _fail(parser.prog, e)
     if result:  # in a distributed run, only the first process reports
         print(f"test accuracy: {result['test_accuracy']:.4f} (best epoch {result['best_epoch']}, artifacts in {result['run_dir']})")

@@ -5,9 +5,13 @@
 # %% ../../nbs/common/06_report.ipynb #42a12914
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shlex
+import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -17,7 +21,8 @@ from .utils import (HISTORY_COLUMNS, accuracy, check_writable_dir, confusion_mat
                                        per_class_accuracy, read_metrics, write_history, write_metrics)
 
 # %% auto #0
-__all__ = ['LAST_STATE_NAMES', 'prepare_run_dir', 'RunLog']
+__all__ = ['LAST_STATE_NAMES', 'LOCK_NAME', 'prepare_run_dir', 'this_command', 'lock_holder', 'is_linked', 'acquire_lock',
+           'run_dir_lock', 'held_run_dir', 'RunLog']
 
 # %% ../../nbs/common/06_report.ipynb #ed5a6cb5
 LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
@@ -33,6 +38,66 @@ def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False) -
         raise ValueError(f"{run_dir} holds an interrupted run ({last.name}); resume it with --resume, "
                          "or choose another --artifacts-dir")
     return run_dir, last
+
+# %% ../../nbs/common/06_report.ipynb #7a4be61c
+LOCK_NAME = ".lock"
+
+
+def this_command() -> str:
+    "The command line of this process, as its user typed it (the program's name without its folder)."
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def lock_holder(lock_file: Path) -> str:
+    "Who holds `lock_file`, as its holder wrote it into the file: `process PID: COMMAND`."
+    try: holder = lock_file.read_text(encoding="utf-8").strip()
+    except OSError: holder = ""
+    return holder or "a process that has not written its name yet"
+
+
+def is_linked(fd: int, path: Path) -> bool:
+    "Whether the open file `fd` is still the file at `path` (its holder may have removed it since it was opened)."
+    try: return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError: return False
+
+
+def acquire_lock(lock_file: Path) -> int:
+    "Open `lock_file` and take its exclusive lock without waiting; if another process holds it, refuse, naming that process."
+    while True:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ValueError(f"{lock_file.parent} is in use by another run ({lock_holder(lock_file)}); "
+                             "wait for it to finish or choose another --artifacts-dir") from None
+        if is_linked(fd, lock_file): return fd
+        os.close(fd)  # locked just as its holder removed it: lock the file now there instead
+
+
+@contextlib.contextmanager
+def run_dir_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
+    "Hold the lock on `run_dir` while the block runs, so that no other run can start there; removed on leaving, however the block ends."
+    lock_file = Path(run_dir) / LOCK_NAME
+    fd = acquire_lock(lock_file)
+    try:
+        with contextlib.suppress(OSError):  # the name is only for messages: a full disk is reported by the first artifact written
+            os.ftruncate(fd, 0)
+            os.write(fd, f"process {os.getpid()}: {this_command()}\n".encode())
+        yield lock_file
+    finally:
+        with contextlib.suppress(OSError): lock_file.unlink()  # while still locked, so that no run locks a file about to disappear
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def held_run_dir(config: TrainConfig, framework: str, resume: bool = False, writer: bool = True) -> Iterator[tuple[Path, Path]]:
+    "The run folder and its state file while the block runs: locked, then checked by `prepare_run_dir`, in the process that writes (`writer`); another process only reads them."
+    run_dir = config.run_dir(framework)
+    if not writer:
+        yield run_dir, run_dir / LAST_STATE_NAMES[framework]
+        return
+    with run_dir_lock(check_writable_dir(run_dir)):
+        yield prepare_run_dir(config, framework, resume)
 
 # %% ../../nbs/common/06_report.ipynb #dfc8f7e1
 class RunLog:
@@ -78,8 +143,9 @@ class RunLog:
                        confusion_matrix=cm.tolist(), train_seconds=train_seconds,
                        seconds_per_epoch=train_seconds / len(self.history), machine=machine_description(), **info)
         write_metrics(self.run_dir / "metrics.json", metrics)
-        if self.framework in LAST_STATE_NAMES: (self.run_dir / LAST_STATE_NAMES[self.framework]).unlink(missing_ok=True)
         title = f"{self.framework}: test accuracy {metrics['test_accuracy']:.2%}"
         plot_history(self.history, self.framework, path=self.run_dir / "curves.png")
         plot_confusion_matrix(cm, classes, title, path=self.run_dir / "confusion_matrix.png")
+        if self.framework in LAST_STATE_NAMES:  # last: a run interrupted while writing its report can still resume
+            (self.run_dir / LAST_STATE_NAMES[self.framework]).unlink(missing_ok=True)
         return read_metrics(self.run_dir / "metrics.json")

@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..common.cli import train_main
 from ..common.config import TrainConfig, check_resume_config
 from ..common.data import dataset_spec
-from ..common.report import LAST_STATE_NAMES, RunLog, prepare_run_dir
+from ..common.report import RunLog, held_run_dir
 from ..common.utils import Timer, atomic_write
 from .config import arithmetic_name, autocast_dtype, configure_threads, get_device
 from .data import load_datasets, make_loader
@@ -128,61 +128,60 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     rank, world_size, local_rank = distributed_context()
     device = get_device(config.device)
     if world_size > 1 and device.type == "cuda": device = torch.device("cuda", local_rank)
-    if rank == 0: run_dir, last = prepare_run_dir(config, "pytorch", resume)
-    else: run_dir, last = config.run_dir("pytorch"), config.run_dir("pytorch") / LAST_STATE_NAMES["pytorch"]
-    checkpoint = run_dir / "model.pt"
-    if world_size > 1 and not dist.is_initialized(): dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    seed_everything(config.seed, config.deterministic)
-    configure_threads(config.num_threads)
-    data = load_datasets(config, device)
-    train_loader = make_loader(data["train"], config.batch_size, shuffle=True, seed=config.seed, rank=rank, world_size=world_size)
-    val_loader, test_loader = (make_loader(data[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
-    model = build_model(config).to(device, memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, config)
-    scheduler = build_scheduler(optimizer, config, len(train_loader))
-    log = RunLog(run_dir, "pytorch", verbose=rank == 0)
-    sampler = train_loader.sampler.sampler
-    shuffle = getattr(sampler, "generator", None) or torch.Generator()
-    first = 1
-    if resume:
-        state = load_checkpoint(last)
-        check_resume_config(TrainConfig.from_dict(state["config"]), config)
-        model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
-        scheduler.load_state_dict(state["scheduler_state"])
-        restore_random_state(state["resume"]["random"], shuffle)
-        log.restore(state["resume"]["history"])
-        first = state["epoch"] + 1
-        print(f"resuming after epoch {state['epoch']} of {config.epochs}")
-    trained = DistributedDataParallel(model) if world_size > 1 else model
-    autocast = autocast_dtype(config.precision, device)
-    arithmetic = arithmetic_name(autocast)
-    if rank == 0:
-        shards = f" in each of {world_size} processes" if world_size > 1 else ""
-        print(f"training on {device} ({arithmetic}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
-    for epoch in range(first, config.epochs + 1):
-        if world_size > 1: sampler.set_epoch(epoch)
-        with Timer() as t:
-            fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip, config.progress and rank == 0,
-                                  f"epoch {epoch}", config.label_smoothing, autocast)
-            if world_size > 1: fit = mean_over_processes(fit, len(sampler), device)
-            val = evaluate(model, val_loader, device)
-        if rank != 0: continue  # every process holds the same weights; one writes
-        if log.add_epoch(epoch=epoch, train_loss=fit["loss"], train_accuracy=fit["accuracy"], val_loss=val["loss"],
-                         val_accuracy=val["accuracy"], learning_rate=scheduler.get_last_lr()[0], seconds=t.seconds):
-            save_checkpoint(checkpoint, model, config, epoch, val["accuracy"], optimizer, scheduler)
-        save_checkpoint(last, model, config, epoch, val["accuracy"], optimizer, scheduler,
-                        resume={"history": log.history, "random": random_state(shuffle)})
-    if world_size > 1:
-        check_in_sync(model)
-        dist.destroy_process_group()
-        if rank != 0: return {}
-    best, _ = model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
-    test = evaluate(best.to(device, memory_format=torch.channels_last), test_loader, device)
-    metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
-                         framework_version=str(torch.__version__), parameter_count=count_parameters(model), device=str(device),
-                         checkpoint=checkpoint.name, arithmetic=arithmetic)
-    print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
-    return {**metrics, "run_dir": str(run_dir)}
+    with held_run_dir(config, "pytorch", resume, writer=rank == 0) as (run_dir, last):  # one process writes: it holds the folder
+        checkpoint = run_dir / "model.pt"
+        if world_size > 1 and not dist.is_initialized(): dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        seed_everything(config.seed, config.deterministic)
+        configure_threads(config.num_threads)
+        data = load_datasets(config, device)
+        train_loader = make_loader(data["train"], config.batch_size, shuffle=True, seed=config.seed, rank=rank, world_size=world_size)
+        val_loader, test_loader = (make_loader(data[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
+        model = build_model(config).to(device, memory_format=torch.channels_last)
+        optimizer = build_optimizer(model, config)
+        scheduler = build_scheduler(optimizer, config, len(train_loader))
+        log = RunLog(run_dir, "pytorch", verbose=rank == 0)
+        sampler = train_loader.sampler.sampler
+        shuffle = getattr(sampler, "generator", None) or torch.Generator()
+        first = 1
+        if resume:
+            state = load_checkpoint(last)
+            check_resume_config(TrainConfig.from_dict(state["config"]), config)
+            model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
+            scheduler.load_state_dict(state["scheduler_state"])
+            restore_random_state(state["resume"]["random"], shuffle)
+            log.restore(state["resume"]["history"])
+            first = state["epoch"] + 1
+            print(f"resuming after epoch {state['epoch']} of {config.epochs}")
+        trained = DistributedDataParallel(model) if world_size > 1 else model
+        autocast = autocast_dtype(config.precision, device)
+        arithmetic = arithmetic_name(autocast)
+        if rank == 0:
+            shards = f" in each of {world_size} processes" if world_size > 1 else ""
+            print(f"training on {device} ({arithmetic}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
+        for epoch in range(first, config.epochs + 1):
+            if world_size > 1: sampler.set_epoch(epoch)
+            with Timer() as t:
+                fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip, config.progress and rank == 0,
+                                      f"epoch {epoch}", config.label_smoothing, autocast)
+                if world_size > 1: fit = mean_over_processes(fit, len(sampler), device)
+                val = evaluate(model, val_loader, device)
+            if rank != 0: continue  # every process holds the same weights; one writes
+            if log.add_epoch(epoch=epoch, train_loss=fit["loss"], train_accuracy=fit["accuracy"], val_loss=val["loss"],
+                             val_accuracy=val["accuracy"], learning_rate=scheduler.get_last_lr()[0], seconds=t.seconds):
+                save_checkpoint(checkpoint, model, config, epoch, val["accuracy"], optimizer, scheduler)
+            save_checkpoint(last, model, config, epoch, val["accuracy"], optimizer, scheduler,
+                            resume={"history": log.history, "random": random_state(shuffle)})
+        if world_size > 1:
+            check_in_sync(model)
+            dist.destroy_process_group()
+            if rank != 0: return {}
+        best, _ = model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
+        test = evaluate(best.to(device, memory_format=torch.channels_last), test_loader, device)
+        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
+                             framework_version=str(torch.__version__), parameter_count=count_parameters(model), device=str(device),
+                             checkpoint=checkpoint.name, arithmetic=arithmetic)
+        print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
+        return {**metrics, "run_dir": str(run_dir)}
 
 # %% ../../nbs/pytorch/05_train.ipynb #9ed5d71a
 def main(argv: list[str] | None = None) -> int:

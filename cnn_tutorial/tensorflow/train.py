@@ -22,7 +22,7 @@ import keras
 from ..common.cli import train_main
 from ..common.config import RUN_ENVIRONMENT_FIELDS, TrainConfig, check_resume_config
 from ..common.data import dataset_spec
-from ..common.report import LAST_STATE_NAMES, RunLog, prepare_run_dir
+from ..common.report import LAST_STATE_NAMES, RunLog, held_run_dir
 from ..common.utils import atomic_path
 from ..common.data import splits_for
 from .data import make_dataset, steps_per_epoch
@@ -150,73 +150,72 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     "Train (or `resume` an interrupted run), keep the best validation epoch, score it on the test set; write the artifacts."
     addresses, position = training_tasks()
     workers, chief = max(len(addresses), 1), is_chief()
-    saved_state = config.run_dir("tensorflow") / LAST_STATE_NAMES["tensorflow"]  # the chief's: every worker resumes from it
-    if chief: run_dir, _ = prepare_run_dir(config, "tensorflow", resume)
-    elif resume and not saved_state.is_file():
-        raise ValueError(f"worker {position} cannot read {saved_state}: to resume on several machines, "
-                         "--artifacts-dir must be storage that every worker can read")
-    if workers > 1:  # before TensorFlow starts and fixes the thread count: workers on one machine share its cores
-        configure_threads(config.num_threads or threads_per_worker(addresses, position))
-    strategy = distribution_strategy()  # first: a multi-worker strategy must exist before other TensorFlow work
-    replicas = strategy.num_replicas_in_sync
-    if not chief: run_dir = Path(tempfile.mkdtemp(prefix="cnn_tutorial_worker_"))  # every worker saves; the chief's files are kept
-    checkpoint, last = run_dir / "model.weights.h5", run_dir / LAST_STATE_NAMES["tensorflow"]
-    try:
-        if workers > 1: check_same_options(strategy, config, resume)
-        seed_everything(config.seed, config.deterministic)
-        configure_threads(config.num_threads)
-        device = get_device(config.device)
-        batch_size = config.batch_size * replicas  # --batch-size is per replica, as in PyTorch
-        splits = splits_for(config)
-        steps = steps_per_epoch(len(splits["train"][1]), batch_size)
-        val_data, test_data = (make_dataset(*splits[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
-        placement = strategy.scope() if replicas > 1 or addresses else tf.device(device)
-        with placement:
-            policy = precision_policy(config.precision, device)
-            model = build_model(config, dtype=policy)
-            arithmetic = arithmetic_name(policy)
-            compile_model(model, config, one_cycle_schedule(config, steps))
-            log = RunLog(run_dir, "tensorflow", verbose=chief)
-            first = 0
-            if resume:
-                state = load_checkpoint(saved_state)
-                check_resume_config(TrainConfig.from_dict(state["config"]), config)
-                trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
-                if trained_on != replicas:
-                    raise ValueError(f"{saved_state} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
-                restore_training_state(saved_state, model)  # builds the optimiser, so that load_weights fills it too
-                model.load_weights(saved_state)
-                log.restore(state["resume"]["history"])
-                first = state["epoch"]
-                print(f"resuming after epoch {first} of {config.epochs}")
-            save_best = lambda epoch, val_accuracy: save_checkpoint(checkpoint, model, config, epoch, val_accuracy)
-            save_last = lambda epoch, val_accuracy: save_checkpoint(last, model, config, epoch, val_accuracy, model.optimizer,
-                                                                    resume={"history": log.history, "replicas": replicas})
-            if chief:
-                shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
-                print(f"training on {device} ({arithmetic}): {steps} batches of {batch_size} per epoch{shards}")
-            train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
-                                      epochs=config.epochs, first_epoch=first)
-            callbacks = [RecordEpochs(log, on_best=save_best, on_epoch=save_last)]
-            if workers > 1:  # Keras 3's fit fails under MultiWorkerMirroredStrategy: its steps, written out
-                fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, callbacks, config.progress and chief)
-            else:
-                model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first, epochs=config.epochs,
-                          verbose=1 if config.progress and chief else 0, shuffle=False,  # the pipeline shuffles
-                          callbacks=callbacks)
-        if workers > 1: print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
-        if not chief: return {}
-    finally:
-        if not chief: shutil.rmtree(run_dir, ignore_errors=True)
-    with tf.device(device):
-        best, _ = model_from_checkpoint(load_checkpoint(checkpoint))
-        test = evaluate(best, test_data)
-    distributed = {"workers": workers, "replicas": replicas, "global_batch_size": batch_size} if replicas > 1 else {}
-    metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
-                         framework_version=tf.__version__, parameter_count=count_parameters(model), device=device,
-                         checkpoint=checkpoint.name, arithmetic=arithmetic, **distributed)
-    print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
-    return {**metrics, "run_dir": str(run_dir)}
+    with held_run_dir(config, "tensorflow", resume, writer=chief) as (run_dir, saved_state):  # the chief writes: it holds the folder
+        if not chief and resume and not saved_state.is_file():  # the chief's state: every worker resumes from it
+            raise ValueError(f"worker {position} cannot read {saved_state}: to resume on several machines, "
+                             "--artifacts-dir must be storage that every worker can read")
+        if workers > 1:  # before TensorFlow starts and fixes the thread count: workers on one machine share its cores
+            configure_threads(config.num_threads or threads_per_worker(addresses, position))
+        strategy = distribution_strategy()  # first: a multi-worker strategy must exist before other TensorFlow work
+        replicas = strategy.num_replicas_in_sync
+        if not chief: run_dir = Path(tempfile.mkdtemp(prefix="cnn_tutorial_worker_"))  # every worker saves; the chief's files are kept
+        checkpoint, last = run_dir / "model.weights.h5", run_dir / LAST_STATE_NAMES["tensorflow"]
+        try:
+            if workers > 1: check_same_options(strategy, config, resume)
+            seed_everything(config.seed, config.deterministic)
+            configure_threads(config.num_threads)
+            device = get_device(config.device)
+            batch_size = config.batch_size * replicas  # --batch-size is per replica, as in PyTorch
+            splits = splits_for(config)
+            steps = steps_per_epoch(len(splits["train"][1]), batch_size)
+            val_data, test_data = (make_dataset(*splits[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
+            placement = strategy.scope() if replicas > 1 or addresses else tf.device(device)
+            with placement:
+                policy = precision_policy(config.precision, device)
+                model = build_model(config, dtype=policy)
+                arithmetic = arithmetic_name(policy)
+                compile_model(model, config, one_cycle_schedule(config, steps))
+                log = RunLog(run_dir, "tensorflow", verbose=chief)
+                first = 0
+                if resume:
+                    state = load_checkpoint(saved_state)
+                    check_resume_config(TrainConfig.from_dict(state["config"]), config)
+                    trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
+                    if trained_on != replicas:
+                        raise ValueError(f"{saved_state} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
+                    restore_training_state(saved_state, model)  # builds the optimiser, so that load_weights fills it too
+                    model.load_weights(saved_state)
+                    log.restore(state["resume"]["history"])
+                    first = state["epoch"]
+                    print(f"resuming after epoch {first} of {config.epochs}")
+                save_best = lambda epoch, val_accuracy: save_checkpoint(checkpoint, model, config, epoch, val_accuracy)
+                save_last = lambda epoch, val_accuracy: save_checkpoint(last, model, config, epoch, val_accuracy, model.optimizer,
+                                                                        resume={"history": log.history, "replicas": replicas})
+                if chief:
+                    shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
+                    print(f"training on {device} ({arithmetic}): {steps} batches of {batch_size} per epoch{shards}")
+                train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
+                                          epochs=config.epochs, first_epoch=first)
+                callbacks = [RecordEpochs(log, on_best=save_best, on_epoch=save_last)]
+                if workers > 1:  # Keras 3's fit fails under MultiWorkerMirroredStrategy: its steps, written out
+                    fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, callbacks, config.progress and chief)
+                else:
+                    model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first, epochs=config.epochs,
+                              verbose=1 if config.progress and chief else 0, shuffle=False,  # the pipeline shuffles
+                              callbacks=callbacks)
+            if workers > 1: print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
+            if not chief: return {}
+        finally:
+            if not chief: shutil.rmtree(run_dir, ignore_errors=True)
+        with tf.device(device):
+            best, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+            test = evaluate(best, test_data)
+        distributed = {"workers": workers, "replicas": replicas, "global_batch_size": batch_size} if replicas > 1 else {}
+        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
+                             framework_version=tf.__version__, parameter_count=count_parameters(model), device=device,
+                             checkpoint=checkpoint.name, arithmetic=arithmetic, **distributed)
+        print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
+        return {**metrics, "run_dir": str(run_dir)}
 
 # %% ../../nbs/tensorflow/05_train.ipynb #0790a8f4
 def fit_on_workers(strategy: tf.distribute.Strategy, model: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset,
