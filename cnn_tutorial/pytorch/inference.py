@@ -17,7 +17,7 @@ from .config import get_device
 from .train import load_checkpoint, model_from_checkpoint
 
 # %% auto #0
-__all__ = ['TorchPredictor', 'load_predictor']
+__all__ = ['TorchPredictor', 'load_predictor', 'export_onnx_model', 'export_onnx']
 
 # %% ../../nbs/pytorch/06_inference.ipynb #40e1d535
 class TorchPredictor(Predictor):
@@ -42,3 +42,40 @@ def load_predictor(path: str | os.PathLike, device: str = "cpu") -> TorchPredict
     ckpt = load_checkpoint(checkpoint)
     model, config = model_from_checkpoint(ckpt, checkpoint)
     return TorchPredictor(model, ckpt["classes"], dataset_spec(config.dataset).image_shape, get_device(device))
+
+# %% ../../nbs/pytorch/06_inference.ipynb #ee7512ba
+import copy
+import warnings
+from pathlib import Path
+
+from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
+from .utils import count_parameters
+
+# %% ../../nbs/pytorch/06_inference.ipynb #b577804b
+class _RawPixelInput(nn.Module):
+    "`model` behind the export's input contract: raw pixels (N, H, W, C) in [0, 255], scaled and moved to NCHW first."
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels): return self.model((pixels / 127.5 - 1.0).permute(0, 3, 1, 2))
+
+
+def export_onnx_model(model: nn.Module, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:
+    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output `logits`."
+    wrapped = _RawPixelInput(copy.deepcopy(model).float().cpu().eval())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated, not removed
+        torch.onnx.export(wrapped, (torch.zeros(1, *image_shape),), str(out), dynamo=False, opset_version=opset,
+                          input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
+                          dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}})
+    return Path(out)
+
+# %% ../../nbs/pytorch/06_inference.ipynb #66b7af06
+def export_onnx(path: str | os.PathLike, out: str | os.PathLike, opset: int = 17) -> Path:
+    "Write the model of the PyTorch checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and preprocessing in the metadata."
+    checkpoint = resolve_checkpoint(path, "pytorch")
+    ckpt = load_checkpoint(checkpoint)
+    model, config = model_from_checkpoint(ckpt, checkpoint)
+    export_onnx_model(model, dataset_spec(config.dataset).image_shape, out, opset)
+    return write_onnx_metadata(out, onnx_metadata("pytorch", ckpt["classes"], config, count_parameters(model), checkpoint))

@@ -18,7 +18,7 @@ from .config import get_device
 from .train import load_checkpoint, model_from_checkpoint
 
 # %% auto #0
-__all__ = ['KerasPredictor', 'load_predictor']
+__all__ = ['KerasPredictor', 'load_predictor', 'export_onnx_model', 'export_onnx']
 
 # %% ../../nbs/tensorflow/06_inference.ipynb #cc533243
 class KerasPredictor(Predictor):
@@ -40,3 +40,31 @@ def load_predictor(path: str | os.PathLike, device: str = "cpu") -> KerasPredict
     ckpt = load_checkpoint(resolve_checkpoint(path, "tensorflow"))
     model, config = model_from_checkpoint(ckpt)
     return KerasPredictor(model, ckpt["classes"], dataset_spec(config.dataset).image_shape, get_device(device))
+
+# %% ../../nbs/tensorflow/06_inference.ipynb #c554fd83
+import warnings
+from pathlib import Path
+
+from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
+from .utils import count_parameters
+
+# %% ../../nbs/tensorflow/06_inference.ipynb #003328f7
+def export_onnx_model(model: keras.Model, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:
+    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output `logits`."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf2onnx's own deprecation warnings
+        import tf2onnx  # imported here: it takes seconds, and only an export needs it
+    raw_pixel_input = tf.function(lambda pixels: {ONNX_OUTPUT: model(pixels / 127.5 - 1.0, training=False)},
+                                  input_signature=[tf.TensorSpec((None, *image_shape), tf.float32, name=ONNX_INPUT)])
+    tf2onnx.convert.from_function(raw_pixel_input, input_signature=raw_pixel_input.input_signature, opset=opset,
+                                  output_path=str(out))
+    return Path(out)
+
+# %% ../../nbs/tensorflow/06_inference.ipynb #e36c4a9f
+def export_onnx(path: str | os.PathLike, out: str | os.PathLike, opset: int = 17) -> Path:
+    "Write the model of the TensorFlow checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and preprocessing in the metadata."
+    checkpoint = resolve_checkpoint(path, "tensorflow")
+    ckpt = load_checkpoint(checkpoint)
+    model, config = model_from_checkpoint(ckpt)
+    export_onnx_model(model, dataset_spec(config.dataset).image_shape, out, opset)
+    return write_onnx_metadata(out, onnx_metadata("tensorflow", ckpt["classes"], config, count_parameters(model), checkpoint))
