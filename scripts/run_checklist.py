@@ -311,7 +311,8 @@ def main(argv=None) -> int:
         if action == "not run":
             experiment_entry(results, exp, args.epochs, None)["runs"][fw] = dict(status="not run", reason=reason, command="cnn_train " + shlex.join(options))
     results["machine"] = machine_info()
-    results["command"] = " ".join(["python scripts/run_checklist.py", shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
+    invocation = " ".join(["python scripts/run_checklist.py", shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
+    if invocation not in results.setdefault("commands", []): results["commands"].append(invocation)  # every one that wrote the file
     save_results(args.out, results)
     failures = 0
     for i, (exp, fw, options, intended, run_dir, action, reason) in enumerate(plan, 1):
