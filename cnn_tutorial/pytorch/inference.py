@@ -62,7 +62,7 @@ class _RawPixelInput(nn.Module):
 
 
 def export_onnx_model(model: nn.Module, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:
-    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output `logits`."
+    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output logits."
     wrapped = _RawPixelInput(copy.deepcopy(model).float().cpu().eval())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated, not removed

@@ -50,7 +50,7 @@ from .utils import count_parameters
 
 # %% ../../nbs/tensorflow/06_inference.ipynb #003328f7
 def export_onnx_model(model: keras.Model, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:
-    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output `logits`."
+    "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output logits."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf2onnx's own deprecation warnings
         import tf2onnx  # imported here: it takes seconds, and only an export needs it
