@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package, also when it is not installed
 
 from cnn_tutorial.common.cli import train_parser  # noqa: E402
-from cnn_tutorial.common.config import FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, config_from_args  # noqa: E402
+from cnn_tutorial.common.config import FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, TrainConfig, config_from_args  # noqa: E402
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
 from cnn_tutorial.common.report import LAST_STATE_NAMES  # noqa: E402
 from cnn_tutorial.common.utils import machine_description, read_history, read_json  # noqa: E402
@@ -109,7 +109,9 @@ def run_options(exp: Experiment, framework: str, epochs: int, artifacts_dir: str
 
 
 def what_is_trained(config: dict) -> dict:
-    "A config dict without the fields that say only where and how a run ran."
+    "A config dict, read as the package reads stored configs (fields added since take their old values), without the fields that say only where and how a run ran."
+    try: config = TrainConfig.from_dict(config).to_dict()
+    except (TypeError, ValueError): pass  # not a config this package can read: compared as it is, so it never matches
     return {k: v for k, v in config.items() if k not in RUN_ENVIRONMENT_FIELDS}
 
 

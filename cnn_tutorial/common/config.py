@@ -12,19 +12,20 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .data import DATASETS
+from .registry import DATASETS, MODEL_FAMILIES
 
 # %% auto #0
-__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS', 'TrainConfig',
-           'validate_config', 'check_resume_config', 'add_config_arguments', 'config_from_args', 'is_test_run',
-           'notebook_config']
+__all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'EVAL_BATCH_SIZE', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS',
+           'TrainConfig', 'validate_config', 'check_resume_config', 'add_config_arguments', 'config_from_args',
+           'is_test_run', 'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
 FRAMEWORKS = ("pytorch", "tensorflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
-FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32"}  # the behaviour of runs stored before these fields existed
+EVAL_BATCH_SIZE = 1024  # images per batch when evaluating or predicting: memory, not learning, sets it
+FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn"}  # the behaviour of runs stored before these fields existed
 
 
 def _opt(default, help: str):
@@ -38,6 +39,7 @@ def _opt(default, help: str):
 class TrainConfig:
     "Hyperparameters and paths of one training run, identical in both frameworks."
     dataset: str = _opt("fashion_mnist", "data set: fashion_mnist, mnist or cifar10 (the input shape follows it)")
+    model: str = _opt("cnn", "model family: cnn, the course's two-block network")
     epochs: int = _opt(20, "full passes over the training split")
     batch_size: int = _opt(128, "images per training step")
     learning_rate: float = _opt(3e-3, "peak learning rate of the one-cycle schedule")
@@ -58,7 +60,7 @@ class TrainConfig:
     val_size: int = _opt(5000, "training images held out to choose the best epoch")
     max_images: int = _opt(0, "use at most this many images of each split (0: all); for quick checks")
     data_dir: str = _opt("", "folder holding the Fashion-MNIST IDX files (empty: search the usual places)")
-    artifacts_dir: str = _opt("artifacts", "folder under which <framework>_cnn/ receives the outputs")
+    artifacts_dir: str = _opt("artifacts", "folder under which <framework>_<model>/ receives the outputs")
     device: str = _opt("auto", "auto (MPS, then CUDA, then CPU), cpu, cuda or mps")
     num_threads: int = _opt(0, "CPU threads for the framework (0: its default)")
     progress: bool = _opt(True, "show progress bars")
@@ -87,9 +89,9 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def run_dir(self, framework: str) -> Path:
-        "Where a run of `framework` writes its artifacts: `<artifacts_dir>/<framework>_cnn`."
+        "Where a run of `framework` writes its artifacts: `<artifacts_dir>/<framework>_<model>`."
         if framework not in FRAMEWORKS: raise ValueError(f"unknown framework {framework!r}; choose from {FRAMEWORKS}")
-        return Path(self.artifacts_dir) / f"{framework}_cnn"
+        return Path(self.artifacts_dir) / f"{framework}_{self.model}"
 
 # %% ../../nbs/common/00_config.ipynb #8e7ad5cd
 def validate_config(c: TrainConfig) -> list[str]:
@@ -111,6 +113,7 @@ def validate_config(c: TrainConfig) -> list[str]:
     if c.max_images < 0: p.append(f"max_images must be zero or positive, got {c.max_images!r}")
     if c.num_threads < 0: p.append(f"num_threads must be zero or positive, got {c.num_threads!r}")
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
+    if c.model not in MODEL_FAMILIES: p.append(f"model must be one of {', '.join(MODEL_FAMILIES)}, got {c.model!r}")
     if c.pooling not in POOLINGS: p.append(f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}")
     if c.device not in DEVICES: p.append(f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
     if c.precision not in PRECISIONS: p.append(f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")

@@ -14,75 +14,21 @@ import struct
 import tarfile
 import tempfile
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['FASHION_MNIST_CLASSES', 'IDX_STEMS', 'CIFAR10_ARCHIVE', 'CIFAR10_MEMBERS', 'DATASETS', 'DATA_ENV_VAR',
-           'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'DataFile', 'DatasetSpec', 'dataset_spec', 'read_file_bytes',
-           'parse_idx', 'verify_file', 'read_idx', 'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir',
-           'env_data_dir', 'candidate_dirs', 'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset',
-           'load_dataset', 'load_fashion_mnist', 'split_indices', 'scale_pixels', 'load_splits', 'splits_for']
+__all__ = ['DATA_ENV_VAR', 'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'read_file_bytes', 'parse_idx', 'verify_file', 'read_idx',
+           'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir', 'env_data_dir', 'candidate_dirs',
+           'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset', 'load_dataset', 'load_fashion_mnist',
+           'split_indices', 'scale_pixels', 'load_splits', 'splits_for']
 
-# %% ../../nbs/common/02_data.ipynb #8024e3c9
-@dataclass(frozen=True)
-class DataFile:
-    "One published file: its name, and the checksums that prove it whole."
-    name: str
-    content_sha256: str | None = None  # SHA-256 of the decompressed content: survives recompression
-    archive_md5: str | None = None     # MD5 of the file as published (gzip or tar.gz)
+# %% ../../nbs/common/02_data.ipynb #2ba05c7d
+from .registry import CIFAR10_ARCHIVE, CIFAR10_MEMBERS, DATASETS, IDX_STEMS, DataFile, DatasetSpec, dataset_spec
 
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    "What defines a data set: classes, image shape, files, where they are published, and the split sizes."
-    name: str
-    classes: tuple[str, ...]
-    image_shape: tuple[int, int, int]  # height, width, channels
-    url: str
-    files: tuple[DataFile, ...]
-    folder: str  # name of its folder in the cache and in Debian's /usr/share/datasets
-    train_size: int
-    test_size: int
-
-
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
-CIFAR10_MEMBERS = tuple(f"cifar-10-batches-bin/{n}" for n in
-                        ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"])
-
-DATASETS = {
-    "fashion_mnist": DatasetSpec(
-        "fashion_mnist", FASHION_MNIST_CLASSES, (28, 28, 1), "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        (DataFile("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-         DataFile("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", "25c81989df183df01b3e8a0aad5dffbe"),
-         DataFile("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", "bef4ecab320f06d8554ea6380940ec79"),
-         DataFile("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", "bb300cfdad3c16e7a12a480ee83cd310")),
-        "fashion-mnist", 60_000, 10_000),
-    "mnist": DatasetSpec(
-        "mnist", tuple(str(d) for d in range(10)), (28, 28, 1), "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        (DataFile("train-images-idx3-ubyte", archive_md5="f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-         DataFile("train-labels-idx1-ubyte", archive_md5="d53e105ee54ea40749a09fcbcd1e9432"),
-         DataFile("t10k-images-idx3-ubyte", archive_md5="9fb629c4189551a2d022fa330f9573f3"),
-         DataFile("t10k-labels-idx1-ubyte", archive_md5="ec29112dd5afa0611ce80d1b7f02629c")),
-        "mnist", 60_000, 10_000),
-    "cifar10": DatasetSpec(
-        "cifar10", ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"), (32, 32, 3),
-        "https://www.cs.toronto.edu/~kriz/", (DataFile(CIFAR10_ARCHIVE, archive_md5="c32a1d4ab5d03f1284b67883e8d87530"),),
-        "cifar-10", 50_000, 10_000),
-}
 DATA_ENV_VAR = "CNN_TUTORIAL_DATA"
 DEBIAN_DATASETS_DIR = Path("/usr/share/datasets")
-
-
-def dataset_spec(name: str) -> DatasetSpec:
-    "The `DatasetSpec` called `name`."
-    if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
-    return DATASETS[name]
 
 # %% ../../nbs/common/02_data.ipynb #78aba049
 def read_file_bytes(path: str | os.PathLike) -> bytes:

@@ -17,7 +17,7 @@ import onnx
 import onnxruntime as ort
 
 from .cli import USER_ERRORS, _fail
-from .data import dataset_spec
+from .registry import dataset_spec
 from .inference import Predictor, as_pixel_batch, checkpoint_framework
 from .utils import atomic_path
 

@@ -22,7 +22,7 @@ from .utils import (HISTORY_COLUMNS, accuracy, check_writable_dir, confusion_mat
 
 # %% auto #0
 __all__ = ['LAST_STATE_NAMES', 'LOCK_NAME', 'prepare_run_dir', 'this_command', 'lock_holder', 'is_linked', 'acquire_lock',
-           'run_dir_lock', 'held_run_dir', 'RunLog']
+           'run_dir_lock', 'held_run_dir', 'RunLog', 'TrainCallback', 'InterruptAfter']
 
 # %% ../../nbs/common/06_report.ipynb #ed5a6cb5
 LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
@@ -149,3 +149,17 @@ class RunLog:
         if self.framework in LAST_STATE_NAMES:  # last: a run interrupted while writing its report can still resume
             (self.run_dir / LAST_STATE_NAMES[self.framework]).unlink(missing_ok=True)
         return read_metrics(self.run_dir / "metrics.json")
+
+# %% ../../nbs/common/06_report.ipynb #9eb5c4c0
+class TrainCallback:
+    "Watches a `train()` run from outside it: subclass it and override `on_epoch_end`."
+    def on_epoch_end(self, epoch: int, row: dict, model) -> None:
+        "After epoch `epoch` (counted from 1) is recorded as `row` of history.csv and saved; `model` is the one being trained."
+
+
+class InterruptAfter(TrainCallback):
+    "Raise `KeyboardInterrupt` once epoch `epoch` is saved, as Ctrl-C at that moment would: the run resumes from there."
+    def __init__(self, epoch: int): self.epoch = epoch
+
+    def on_epoch_end(self, epoch, row, model):
+        if epoch == self.epoch: raise KeyboardInterrupt(f"interrupted after epoch {epoch}")

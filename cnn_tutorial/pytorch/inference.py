@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..common.data import dataset_spec
+from ..common.registry import dataset_spec
 from ..common.inference import Predictor, resolve_checkpoint
 from .config import get_device
 from .train import load_checkpoint, model_from_checkpoint

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from ..common.config import TrainConfig
-from ..common.data import dataset_spec
+from ..common.registry import dataset_spec, model_builder
 
 # %% auto #0
-__all__ = ['POOLING', 'conv_block', 'FashionCNN', 'build_model', 'layer_shapes']
+__all__ = ['POOLING', 'conv_block', 'FashionCNN', 'build_cnn', 'build_model', 'layer_shapes']
 
 # %% ../../nbs/pytorch/03_model.ipynb #511b5b32
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
@@ -41,12 +41,17 @@ class FashionCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-def build_model(config: TrainConfig) -> FashionCNN:
+def build_cnn(config: TrainConfig) -> FashionCNN:
     "The `FashionCNN` that `config` describes, its input shape and classes those of `config.dataset`."
     spec = dataset_spec(config.dataset)
     height, _, channels = spec.image_shape
     return FashionCNN(config.channels, config.kernel_size, config.hidden_units, config.dropout, len(spec.classes),
                       channels, height, config.bn_momentum, config.bn_eps, config.pooling)
+
+# %% ../../nbs/pytorch/03_model.ipynb #4d8627c2
+def build_model(config: TrainConfig) -> nn.Module:
+    "The network of the family that `config.model` names, built by this track's builder in the registry."
+    return model_builder(config.model, "pytorch")(config)
 
 # %% ../../nbs/pytorch/03_model.ipynb #00ade5f1
 @torch.no_grad()

@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..common.cli import train_main
 from ..common.config import TrainConfig, check_resume_config
-from ..common.data import dataset_spec
+from ..common.registry import dataset_spec
 from ..common.report import RunLog, held_run_dir
 from ..common.utils import Timer, atomic_write
 from .config import arithmetic_name, autocast_dtype, configure_threads, get_device

@@ -10,10 +10,10 @@ import keras
 from keras import layers
 
 from ..common.config import TrainConfig
-from ..common.data import dataset_spec
+from ..common.registry import dataset_spec, model_builder
 
 # %% auto #0
-__all__ = ['POOLING', 'conv_block', 'build_model', 'layer_shapes']
+__all__ = ['POOLING', 'conv_block', 'build_cnn', 'build_model', 'layer_shapes']
 
 # %% ../../nbs/tensorflow/03_model.ipynb #d4c84ada
 POOLING = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
@@ -28,7 +28,7 @@ def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_
             POOLING[pooling](2, name=f"{name}_pool", dtype=dtype)]
 
 
-def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
+def build_cnn(config: TrainConfig, dtype: str = "float32") -> keras.Model:
     "The tutorial's CNN as a `keras.Sequential`, its input shape and classes those of `config.dataset`; its layers compute in `dtype` (`'mixed_bfloat16'` for training in mixed precision)."
     spec = dataset_spec(config.dataset)
     if spec.image_shape[0] // 2 ** len(config.channels) < 1:
@@ -40,6 +40,11 @@ def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
                              layers.Dropout(config.dropout, name="dropout", dtype=dtype),
                              layers.Dense(len(spec.classes), name="logits", dtype=dtype)],
                             name="fashion_cnn")
+
+# %% ../../nbs/tensorflow/03_model.ipynb #15430799
+def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
+    "The network of the family that `config.model` names, built by this track's builder in the registry (its layers computing in `dtype`)."
+    return model_builder(config.model, "tensorflow")(config, dtype=dtype)
 
 # %% ../../nbs/tensorflow/03_model.ipynb #06276026
 def layer_shapes(model: keras.Model) -> list[tuple[str, tuple]]:

@@ -21,7 +21,7 @@ import keras
 
 from ..common.cli import train_main
 from ..common.config import RUN_ENVIRONMENT_FIELDS, TrainConfig, check_resume_config
-from ..common.data import dataset_spec
+from ..common.registry import dataset_spec
 from ..common.report import LAST_STATE_NAMES, RunLog, held_run_dir
 from ..common.utils import atomic_path
 from ..common.data import splits_for
