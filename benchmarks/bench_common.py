@@ -1,14 +1,14 @@
 """Framework-neutral pieces of the benchmark: settings, clocks, inference timing and the per-epoch test scores."""
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Iterator
-from unittest import mock
 
 import numpy as np
+
+from cnn_tutorial.common.report import TrainCallback
 
 ACCURACY_TARGET = 0.92
 EPOCH_IMAGES = 55_000  # the training split of the default recipe: 60,000 less 5,000 held out for validation
@@ -108,30 +108,15 @@ def time_to_accuracy(epochs: list[dict], key: str, target: float = ACCURACY_TARG
     return None
 
 
-class EpochTestScores:
+class EpochTestScores(TrainCallback):
     "Scores the test set after each epoch of a package `train()` run, outside the seconds the run records for the epoch."
     def __init__(self, score: Callable[[object], float]):
-        self.score, self.model, self.epochs = score, None, []
+        self.score, self.epochs = score, []
 
-    @contextlib.contextmanager
-    def watching(self, train_module):
-        "Within the block, `train_module.train` hands its model to this probe and reports each epoch to it."
-        probe, build_model, run_log = self, train_module.build_model, train_module.RunLog
-
-        def capture_model(*args, **kwargs):
-            model = build_model(*args, **kwargs)
-            if probe.model is None: probe.model = model  # the first model built is the one trained
-            return model
-
-        class ScoringRunLog(run_log):
-            def add_epoch(self, **row):
-                is_best = super().add_epoch(**row)
-                probe.epochs.append({"epoch": int(row["epoch"]), "seconds": float(row["seconds"]),
-                                     "val_accuracy": float(row["val_accuracy"]), "test_accuracy": float(probe.score(probe.model))})
-                return is_best
-
-        with mock.patch.object(train_module, "build_model", capture_model), mock.patch.object(train_module, "RunLog", ScoringRunLog):
-            yield self
+    def on_epoch_end(self, epoch: int, row: dict, model) -> None:
+        "Score `model` on the test set and keep it with the epoch's time and validation accuracy."
+        self.epochs.append({"epoch": int(epoch), "seconds": float(row["seconds"]), "val_accuracy": float(row["val_accuracy"]),
+                            "test_accuracy": float(self.score(model))})
 
 
 def recipe_summary(metrics: dict, epochs: list[dict], wall_seconds: float, epochs_requested: int) -> dict:
@@ -155,10 +140,8 @@ def history_epochs(run_dir) -> list[dict]:
 def run_recipe(train_module, config, score: Callable[[object], float]) -> tuple[dict, dict]:
     "Run the package's `train(config)`, scoring the test set after each epoch where the module allows it; (metrics, summary)."
     probe = EpochTestScores(score)
-    can_watch = all(hasattr(train_module, name) for name in ("build_model", "RunLog"))
     start = time.perf_counter()
-    with probe.watching(train_module) if can_watch else contextlib.nullcontext():
-        metrics = train_module.train(config)
+    metrics = train_module.train(config, callbacks=[probe])
     wall = time.perf_counter() - start
     epochs = probe.epochs if len(probe.epochs) == metrics["epochs_completed"] else history_epochs(metrics["run_dir"])
     return metrics, recipe_summary(metrics, epochs, wall, config.epochs)

@@ -17,7 +17,7 @@ def headings(path):
 
 
 def test_both_tracks_have_the_seven_steps():
-    names = ["00_config", "01_utils", "02_data", "03_model", "04_engine", "05_train", "06_inference"]
+    names = ["00_config", "01_utils", "02_data", "03_model", "04_engine", "05_checkpoints", "06_distributed", "07_train", "08_inference"]
     assert [p.stem for p in PYTORCH] == names
     assert [p.stem for p in sorted((NBS / "tensorflow").glob("*.ipynb"))] == names
 

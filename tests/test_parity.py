@@ -8,10 +8,10 @@ from cnn_tutorial.parity import (compare_logits, keras_model_from_torch_checkpoi
                                  torch_model_from_keras_checkpoint, weight_table)
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.pytorch.model import build_model as build_torch_model
-from cnn_tutorial.pytorch.train import save_checkpoint as save_torch_checkpoint
+from cnn_tutorial.pytorch.checkpoints import save_checkpoint as save_torch_checkpoint
 from cnn_tutorial.pytorch.utils import count_parameters as count_torch_parameters
 from cnn_tutorial.tensorflow.model import build_model as build_keras_model
-from cnn_tutorial.tensorflow.train import save_checkpoint as save_keras_checkpoint
+from cnn_tutorial.tensorflow.checkpoints import save_checkpoint as save_keras_checkpoint
 from cnn_tutorial.tensorflow.utils import count_parameters as count_keras_parameters
 
 CONFIG = TrainConfig(channels=(8, 16, 32), kernel_size=5, hidden_units=32)

@@ -176,7 +176,7 @@ def load_framework_backend(path: str | Path, threads: int = 0) -> tuple[Predicto
     checkpoint = resolve_checkpoint(path, framework)
     importlib.import_module(f"cnn_tutorial.{framework}.config").configure_threads(threads)
     predictor = load_any_predictor(checkpoint)
-    config = importlib.import_module(f"cnn_tutorial.{framework}.train").load_checkpoint(checkpoint)["config"]
+    config = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint(checkpoint)["config"]
     count = importlib.import_module(f"cnn_tutorial.{framework}.utils").count_parameters(predictor.model)
     return predictor, model_info(predictor, framework, config, count, checkpoint)
 
