@@ -35,8 +35,8 @@ from .tensorflow.checkpoints import model_from_checkpoint as keras_model_from_ch
 
 # %% auto #0
 __all__ = ['conv_kernel_to_keras', 'conv_kernel_to_torch', 'dense_kernel_to_keras', 'dense_kernel_to_torch', 'LayerPair',
-           'paired_layers', 'weight_table', 'torch_to_keras', 'keras_to_torch', 'torch_logits', 'keras_logits',
-           'relative_difference', 'compare_logits', 'keras_model_from_torch_checkpoint',
+           'cnn_layer_pairs', 'resnet_layer_pairs', 'paired_layers', 'weight_table', 'torch_to_keras', 'keras_to_torch',
+           'torch_logits', 'keras_logits', 'relative_difference', 'compare_logits', 'keras_model_from_torch_checkpoint',
            'torch_model_from_keras_checkpoint']
 
 # %% ../nbs/parity.ipynb #cbc192b2
@@ -73,6 +73,7 @@ class LayerPair(NamedTuple):
     torch_name: str
     torch_layer: nn.Module
     keras_layer: keras.layers.Layer
+    keras_padding: tuple | None = None  # pixels a ZeroPadding2D adds before a "valid" Keras convolution, where there is one
 
 
 def _keras_layer(model: keras.Model, name: str, kind: type) -> keras.layers.Layer:
@@ -112,7 +113,7 @@ def _check_pooling(block: nn.Module, keras_model: keras.Model, name: str) -> Non
         raise ValueError(f"{name}: the pooling differs (PyTorch: {describe(torch_pools)}; Keras: {describe(keras_pools)})")
 
 
-def paired_layers(torch_model: nn.Module, keras_model: keras.Model) -> list[LayerPair]:
+def cnn_layer_pairs(torch_model: nn.Module, keras_model: keras.Model) -> list[LayerPair]:
     "The layers with weights of a PyTorch and a Keras FashionCNN, matched by structure; a `ValueError` names any that do not match."
     features, classifier = getattr(torch_model, "features", None), getattr(torch_model, "classifier", None)
     if not isinstance(features, nn.Sequential) or not isinstance(classifier, nn.Sequential):
@@ -133,6 +134,35 @@ def paired_layers(torch_model: nn.Module, keras_model: keras.Model) -> list[Laye
     if len(linears) != 2: raise ValueError(f"dense: the PyTorch classifier holds {len(linears)} Linear layers, not two")
     for name, (torch_name, layer) in zip(("dense", "logits"), linears):
         pairs.append(LayerPair(name, torch_name, layer, _keras_layer(keras_model, name, keras.layers.Dense)))
+    return pairs
+
+
+def resnet_layer_pairs(torch_model: nn.Module, keras_model: keras.Model) -> list[LayerPair]:
+    "The layers with weights of a PyTorch and a Keras ResNet, matched by the names both builders give them (stem, stage/block, shortcut, logits)."
+    def pair(keras_name: str, torch_name: str, kind: type) -> LayerPair:
+        layer = _keras_layer(keras_model, keras_name, kind)
+        padding = None
+        if kind is keras.layers.Conv2D:  # a strided 3×3 convolution reads through a ZeroPadding2D named after it
+            try: padding = keras_model.get_layer(keras_name.replace("_conv", "_pad")).padding
+            except ValueError: pass
+        return LayerPair(keras_name, torch_name, torch_model.get_submodule(torch_name), layer,
+                         tuple(p[0] for p in padding) if padding is not None else None)
+    conv, bn = keras.layers.Conv2D, keras.layers.BatchNormalization
+    pairs = [pair("stem_conv", "stem.0", conv), pair("stem_bn", "stem.1", bn)]
+    for s, stage in enumerate(torch_model.stages, 1):
+        for b, block in enumerate(stage, 1):
+            name, at = f"stage{s}_block{b}", f"stages.{s - 1}.{b - 1}"
+            pairs += [pair(f"{name}_conv1", f"{at}.conv1", conv), pair(f"{name}_bn1", f"{at}.bn1", bn),
+                      pair(f"{name}_conv2", f"{at}.conv2", conv), pair(f"{name}_bn2", f"{at}.bn2", bn)]
+            if isinstance(block.shortcut, nn.Sequential):
+                pairs += [pair(f"{name}_shortcut_conv", f"{at}.shortcut.0", conv), pair(f"{name}_shortcut_bn", f"{at}.shortcut.1", bn)]
+    return pairs + [pair("logits", "head.2", keras.layers.Dense)]
+
+
+def paired_layers(torch_model: nn.Module, keras_model: keras.Model) -> list[LayerPair]:
+    "The layers with weights of two models of one family (the CNN or a ResNet), matched by structure; a `ValueError` names any layer that has no counterpart."
+    if all(hasattr(torch_model, part) for part in ("stem", "stages", "head")): pairs = resnet_layer_pairs(torch_model, keras_model)
+    else: pairs = cnn_layer_pairs(torch_model, keras_model)
     paired = {p.torch_name for p in pairs}
     for name, module in torch_model.named_modules():
         if name not in paired and next(module.parameters(recurse=False), None) is not None:
@@ -148,9 +178,12 @@ def _check_settings(pair: LayerPair) -> None:
     t, k = pair.torch_layer, pair.keras_layer
     if isinstance(t, nn.Conv2d):
         half = tuple(s // 2 for s in t.kernel_size)
-        torch_same = t.padding == "same" or (all(s % 2 for s in t.kernel_size) and tuple(t.padding) == half)
-        if not torch_same or k.padding != "same":
-            raise ValueError(f"{pair.name}: the padding differs (PyTorch {t.padding!r}, Keras {k.padding!r})")
+        torch_padding = half if t.padding == "same" else tuple(t.padding)
+        keras_padding = (half if all(s % 2 for s in k.kernel_size) and tuple(k.strides) == (1, 1) else None) if k.padding == "same" \
+            else pair.keras_padding or (0, 0)  # "same" with a stride pads one side only: it matches no PyTorch padding
+        if torch_padding != keras_padding:
+            shown = k.padding + (f" after {pair.keras_padding} of ZeroPadding2D" if pair.keras_padding else "")
+            raise ValueError(f"{pair.name}: the padding differs (PyTorch {t.padding!r}, Keras {shown})")
         if tuple(t.stride) != tuple(k.strides) or tuple(t.dilation) != tuple(k.dilation_rate) or t.groups != k.groups:
             raise ValueError(f"{pair.name}: the stride, dilation or groups differ")
     if isinstance(t, nn.BatchNorm2d) and not math.isclose(t.eps, k.epsilon, rel_tol=1e-6):
@@ -186,7 +219,7 @@ def _same(a: np.ndarray) -> np.ndarray:
 def _weights(torch_model: nn.Module, keras_model: keras.Model) -> list[_Weight]:
     "Every weight the two models share, checked for matching settings and shapes."
     pairs = paired_layers(torch_model, keras_model)
-    feature_map = _feature_map(pairs)
+    feature_map = _feature_map(pairs) if any(p.name == "dense" for p in pairs) else None  # a ResNet pools before its dense layer
     out = []
     for p in pairs:
         _check_settings(p)
@@ -201,6 +234,7 @@ def _weights(torch_model: nn.Module, keras_model: keras.Model) -> list[_Weight]:
                       partial(dense_kernel_to_torch, feature_map=fm)), ("bias", "bias", _same, _same)]
         for torch_attr, keras_attr, to_keras, to_torch in names:
             tensor, variable = getattr(p.torch_layer, torch_attr, None), getattr(p.keras_layer, keras_attr, None)
+            if tensor is None and variable is None and torch_attr == "bias": continue  # a convolution without bias, in both
             if tensor is None: raise ValueError(f"{p.name}: PyTorch {p.torch_name} has no {torch_attr}")
             if variable is None: raise ValueError(f"{p.name}: the Keras layer has no {keras_attr}")
             expected = to_keras(tensor.detach().cpu().numpy()).shape

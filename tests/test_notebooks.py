@@ -16,7 +16,7 @@ def headings(path):
     return [(len(m.group(1)), m.group(2).strip()) for m in re.finditer(r"^(#{1,3}) (.+)$", text, re.M)]
 
 
-def test_both_tracks_have_the_seven_steps():
+def test_both_tracks_have_the_nine_steps():
     names = ["00_config", "01_utils", "02_data", "03_model", "04_engine", "05_checkpoints", "06_distributed", "07_train", "08_inference"]
     assert [p.stem for p in PYTORCH] == names
     assert [p.stem for p in sorted((NBS / "tensorflow").glob("*.ipynb"))] == names
@@ -25,6 +25,14 @@ def test_both_tracks_have_the_seven_steps():
 @pytest.mark.parametrize("pytorch_nb", PYTORCH, ids=lambda p: p.stem)
 def test_tensorflow_twin_has_the_same_title_and_headings(pytorch_nb):
     assert headings(NBS / "tensorflow" / pytorch_nb.name) == headings(pytorch_nb)
+
+
+@pytest.mark.parametrize("family", [p.name for p in NBS.iterdir() if (p / "pytorch.ipynb").exists()])
+def test_every_model_family_has_twin_pages(family):
+    "A family's folder holds one page per framework, with the same title and headings."
+    pages = sorted(p.name for p in (NBS / family).glob("*.ipynb"))
+    assert pages == ["pytorch.ipynb", "tensorflow.ipynb"], pages
+    assert headings(NBS / family / "tensorflow.ipynb") == headings(NBS / family / "pytorch.ipynb")
 
 
 @pytest.mark.parametrize("nb", sorted(NBS.rglob("*.ipynb")), ids=lambda p: str(p.relative_to(NBS)))

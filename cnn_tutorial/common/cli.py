@@ -36,7 +36,7 @@ def _fail(prog: str, message) -> int:
 def train_parser(framework: str | None = None, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
     "The `cnn_train` parser (option defaults from `defaults`); with `framework` given, it has no `--framework` option."
     prog = "cnn_train" if framework is None else f"python -m cnn_tutorial.{framework}.train"
-    p = argparse.ArgumentParser(prog=prog, description="Train the Fashion-MNIST CNN, keep the best epoch on the "
+    p = argparse.ArgumentParser(prog=prog, description="Train a network of the family --model names (the course CNN by default), keep the best epoch on the "
                                 "validation split, score it once on the test set and save the artifacts.")
     if framework is None: p.add_argument("--framework", choices=FRAMEWORKS, default="pytorch", help="framework to train with (default: pytorch)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in the artifacts folder, "
@@ -44,9 +44,9 @@ def train_parser(framework: str | None = None, defaults: TrainConfig | None = No
     return add_config_arguments(p, defaults)
 
 
-def saved_run_config(framework: str, artifacts_dir: str) -> TrainConfig:
-    "The configuration of the interrupted run of `framework` under `artifacts_dir`."
-    state_file = TrainConfig(artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
+def saved_run_config(framework: str, artifacts_dir: str, model: str = "cnn") -> TrainConfig:
+    "The configuration of the interrupted run of `framework` and `model` under `artifacts_dir`."
+    state_file = TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
     if not state_file.is_file(): raise ValueError(f"nothing to resume: {state_file} does not exist (the run finished, or never completed an epoch)")
     load_checkpoint = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint
     return TrainConfig.from_dict(load_checkpoint(state_file)["config"])
@@ -81,9 +81,9 @@ def interrupted_exit_code(stop: KeyboardInterrupt) -> int:
     return 128 + getattr(stop, "signum", signal.SIGINT)
 
 
-def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True) -> str:
-    "The command that continues the interrupted run of `framework` in `artifacts_dir`, quoted for a shell."
-    options = ["--framework", framework] if names_framework else []
+def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
+    "The command that continues the interrupted run of `framework` and `model` in `artifacts_dir`, quoted for a shell."
+    options = (["--framework", framework] if names_framework else []) + (["--model", model] if model != "cnn" else [])
     return f"{prog} {shlex.join([*options, '--resume', '--artifacts-dir', str(artifacts_dir)])}"
 
 
@@ -96,12 +96,12 @@ def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
     return state["epoch"], state["config"]["epochs"]
 
 
-def interruption_message(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True) -> str:
+def interruption_message(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
     "What an interrupted run leaves in `artifacts_dir`: the complete epochs saved, and the command that continues from them."
-    state_file = TrainConfig(artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
+    state_file = TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
     if not state_file.is_file():
         return "interrupted before its first epoch was complete; nothing is saved: run the same command again to start over"
-    resume = resume_command(prog, framework, artifacts_dir, names_framework)
+    resume = resume_command(prog, framework, artifacts_dir, names_framework, model)
     saved = saved_epochs(framework, state_file)
     if saved is None: return f"interrupted before training started; {state_file} is as it was. Continue with: {resume}"
     done, epochs = saved
@@ -110,8 +110,8 @@ def interruption_message(prog: str, framework: str, artifacts_dir: str, names_fr
     return f"interrupted {when}; {which} saved in {state_file}. Continue with: {resume}"
 
 
-def _interrupted(prog: str, stop: KeyboardInterrupt, framework: str, artifacts_dir: str, names_framework: bool) -> int:
-    print(f"{prog}: {interruption_message(prog, framework, artifacts_dir, names_framework)}", file=sys.stderr)
+def _interrupted(prog: str, stop: KeyboardInterrupt, framework: str, artifacts_dir: str, names_framework: bool, model: str) -> int:
+    print(f"{prog}: {interruption_message(prog, framework, artifacts_dir, names_framework, model)}", file=sys.stderr)
     return interrupted_exit_code(stop)
 
 
@@ -123,13 +123,13 @@ def train_main(argv: list[str] | None = None, framework: str | None = None) -> i
     try:
         with sigterm_interrupts():
             if args.resume:  # options not given take the interrupted run's values
-                parser = train_parser(framework, saved_run_config(chosen, artifacts_dir))
+                parser = train_parser(framework, saved_run_config(chosen, artifacts_dir, args.model))
                 args = parser.parse_args(argv)
             try: config = config_from_args(args)
             except ValueError as e: parser.error(str(e))
             train = importlib.import_module(f"cnn_tutorial.{chosen}.train").train
             result = train(config, resume=args.resume)
-    except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir, framework is None)
+    except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir, framework is None, args.model)
     except USER_ERRORS as e: return _fail(parser.prog, e)
     if result:  # in a distributed run, only the first process reports
         print(f"test accuracy: {result['test_accuracy']:.4f} (best epoch {result['best_epoch']}, artifacts in {result['run_dir']})")

@@ -17,7 +17,7 @@ from .registry import DATASETS, MODEL_FAMILIES
 # %% auto #0
 __all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'EVAL_BATCH_SIZE', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS',
            'TrainConfig', 'validate_config', 'check_resume_config', 'add_config_arguments', 'config_from_args',
-           'is_test_run', 'notebook_config']
+           'family_defaults', 'is_test_run', 'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
 FRAMEWORKS = ("pytorch", "tensorflow")
@@ -25,7 +25,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
 EVAL_BATCH_SIZE = 1024  # images per batch when evaluating or predicting: memory, not learning, sets it
-FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn"}  # the behaviour of runs stored before these fields existed
+FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20}  # the behaviour of runs stored before these fields existed
 
 
 def _opt(default, help: str):
@@ -39,13 +39,14 @@ def _opt(default, help: str):
 class TrainConfig:
     "Hyperparameters and paths of one training run, identical in both frameworks."
     dataset: str = _opt("fashion_mnist", "data set: fashion_mnist, mnist or cifar10 (the input shape follows it)")
-    model: str = _opt("cnn", "model family: cnn, the course's two-block network")
+    model: str = _opt("cnn", "model family: cnn (the course's two-block network) or resnet (a residual network)")
     epochs: int = _opt(20, "full passes over the training split")
     batch_size: int = _opt(128, "images per training step")
     learning_rate: float = _opt(3e-3, "peak learning rate of the one-cycle schedule")
     weight_decay: float = _opt(0.01, "decoupled weight decay (AdamW style)")
     dropout: float = _opt(0.3, "dropout probability before the last dense layer")
-    channels: tuple = _opt((32, 64), "output channels of each convolution block")
+    channels: tuple = _opt((32, 64), "output channels of each convolution block (resnet: of each stage)")
+    depth: int = _opt(20, "resnet only: weighted layers, 2·n·stages + 2 for n two-convolution blocks in each stage")
     hidden_units: int = _opt(128, "units of the hidden dense layer")
     kernel_size: int = _opt(3, "side of the square convolution kernels (odd)")
     pooling: str = _opt("max", "pooling after each convolution block: max or avg")
@@ -84,6 +85,11 @@ class TrainConfig:
         if unknown: raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
         return cls(**{**FIELDS_ADDED_LATER, **d})
 
+    @classmethod
+    def for_model(cls, model: str, **changes) -> TrainConfig:
+        "A config of the family `model`, with that family's defaults, then `changes`."
+        return cls(model=model, **{**MODEL_FAMILIES[model].defaults, **changes}) if model in MODEL_FAMILIES else cls(model=model, **changes)
+
     def replace(self, **changes) -> TrainConfig:
         "A copy with some fields changed (and validated)."
         return dataclasses.replace(self, **changes)
@@ -97,7 +103,7 @@ class TrainConfig:
 def validate_config(c: TrainConfig) -> list[str]:
     "Every problem with `c`, as readable sentences (empty when it is valid)."
     p = []
-    for name in ("epochs", "batch_size", "hidden_units", "kernel_size"):
+    for name in ("epochs", "batch_size", "hidden_units", "kernel_size", "depth"):
         v = getattr(c, name)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0: p.append(f"{name} must be a positive integer, got {v!r}")
     if not c.learning_rate > 0: p.append(f"learning_rate must be positive, got {c.learning_rate!r}")
@@ -114,6 +120,11 @@ def validate_config(c: TrainConfig) -> list[str]:
     if c.num_threads < 0: p.append(f"num_threads must be zero or positive, got {c.num_threads!r}")
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
     if c.model not in MODEL_FAMILIES: p.append(f"model must be one of {', '.join(MODEL_FAMILIES)}, got {c.model!r}")
+    if c.model == "resnet" and c.channels and isinstance(c.depth, int):
+        blocks = 2 * len(c.channels)  # two convolutions per block, in each stage
+        if c.depth < blocks + 2 or (c.depth - 2) % blocks:
+            p.append(f"depth must be 2·n·stages + 2 with n ≥ 1 for {len(c.channels)} stages "
+                     f"({', '.join(str(blocks * n + 2) for n in (1, 2, 3))}, …), got {c.depth!r}")
     if c.pooling not in POOLINGS: p.append(f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}")
     if c.device not in DEVICES: p.append(f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
     if c.precision not in PRECISIONS: p.append(f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
@@ -131,12 +142,16 @@ def check_resume_config(saved: TrainConfig, requested: TrainConfig) -> None:
 
 # %% ../../nbs/common/00_config.ipynb #5289f2a9
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
-    "Add one option per `TrainConfig` field to `parser`."
+    "Add one option per `TrainConfig` field to `parser`; without `defaults`, a field some family sets defaults to that family's value."
+    by_family = {} if defaults else family_defaults()
     defaults = defaults or TrainConfig()
     group = parser.add_argument_group("training configuration")
     for f in fields(TrainConfig):
         flag, default, help = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), f.metadata["help"]
-        if isinstance(default, bool):
+        if f.name in by_family:  # left unset, so that the family's own value applies
+            shown = "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}" for m, v in by_family[f.name].items())
+            group.add_argument(flag, dest=f.name, type=int, nargs="+", default=None, metavar="N", help=f"{help} (default: {shown})")
+        elif isinstance(default, bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help)
         elif isinstance(default, tuple):
             group.add_argument(flag, dest=f.name, type=int, nargs="+", default=default, metavar="N", help=f"{help} (default: {' '.join(map(str, default))})")
@@ -147,8 +162,15 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig 
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    "The `TrainConfig` held by parsed arguments."
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    "The `TrainConfig` held by parsed arguments: options left unset take the chosen family's defaults."
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    return TrainConfig.for_model(given.pop("model"), **given)
+
+
+def family_defaults() -> dict:
+    "For each field that some model family sets, every family's default: {field: {family: value}}."
+    fields_set = {name for family in MODEL_FAMILIES.values() for name in family.defaults}
+    return {name: {m: family.defaults.get(name, getattr(TrainConfig(), name)) for m, family in MODEL_FAMILIES.items()} for name in fields_set}
 
 # %% ../../nbs/common/00_config.ipynb #c33e6d83
 def is_test_run() -> bool:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 # %% auto #0
@@ -72,15 +72,19 @@ def dataset_spec(name: str) -> DatasetSpec:
 # %% ../../nbs/common/00_registry.ipynb #8cd35306
 @dataclass(frozen=True)
 class ModelFamily:
-    "A kind of network: its name, one line on what it is, and the builder of each track (`module:function`)."
+    "A kind of network: its name, one line on what it is, the builder of each track (`module:function`), and the config values it uses unless told otherwise."
     name: str
     summary: str
     builders: dict  # framework -> "module:function"
+    defaults: dict = field(default_factory=dict)  # TrainConfig field -> this family's default
 
 
 MODEL_FAMILIES = {
     "cnn": ModelFamily("cnn", "two convolution blocks, then a dense classifier: the course's network",
                        {"pytorch": "cnn_tutorial.pytorch.model:build_cnn", "tensorflow": "cnn_tutorial.tensorflow.model:build_cnn"}),
+    "resnet": ModelFamily("resnet", "a residual network: stages of two-convolution blocks with shortcuts, then global average pooling",
+                          {"pytorch": "cnn_tutorial.resnet.pytorch:build_resnet", "tensorflow": "cnn_tutorial.resnet.tensorflow:build_resnet"},
+                          {"channels": (16, 32, 64)}),
 }
 
 
