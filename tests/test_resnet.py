@@ -13,7 +13,7 @@ from cnn_tutorial.common.data import load_splits
 from cnn_tutorial.common.utils import read_history
 from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
-RUN = ["--model", "resnet", "--depth", "8", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "64",
+RUN = ["--model", "resnet", "--depth", "8", "--crop", "2", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "64",
        "--no-progress"]
 FLAGS = {"pytorch": [], "tensorflow": ["--deterministic"]}  # Keras's CPU kernels add in a varying order unless told not to
 STATE = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}

@@ -25,7 +25,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
 EVAL_BATCH_SIZE = 1024  # images per batch when evaluating or predicting: memory, not learning, sets it
-FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20}  # the behaviour of runs stored before these fields existed
+FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20, "crop": 0}  # the behaviour of runs stored before these fields existed
 
 
 def _opt(default, help: str):
@@ -53,6 +53,7 @@ class TrainConfig:
     bn_momentum: float = _opt(0.1, "batch-norm running-statistics momentum, PyTorch convention")
     bn_eps: float = _opt(1e-5, "batch-norm epsilon")
     flip: bool = _opt(True, "random horizontal flips of training images")
+    crop: int = _opt(0, "random crops: shift each training image by up to this many pixels each way (0: none)")
     label_smoothing: float = _opt(0.1, "share of each training target spread evenly over all classes")
     seed: int = _opt(42, "seed for the split, initial weights, shuffling and augmentation")
     deterministic: bool = _opt(False, "deterministic kernels only: the same seed gives the same run (slower on GPUs)")
@@ -117,6 +118,7 @@ def validate_config(c: TrainConfig) -> list[str]:
     if c.seed < 0: p.append(f"seed must be zero or positive, got {c.seed!r}")
     if c.val_size <= 0: p.append(f"val_size must be positive (the best epoch is chosen on it), got {c.val_size!r}")
     if c.max_images < 0: p.append(f"max_images must be zero or positive, got {c.max_images!r}")
+    if not isinstance(c.crop, int) or not 0 <= c.crop < 14: p.append(f"crop must be a whole number of pixels from 0 to 13, got {c.crop!r}")
     if c.num_threads < 0: p.append(f"num_threads must be zero or positive, got {c.num_threads!r}")
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
     if c.model not in MODEL_FAMILIES: p.append(f"model must be one of {', '.join(MODEL_FAMILIES)}, got {c.model!r}")

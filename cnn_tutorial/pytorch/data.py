@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler, TensorDataset
 
 from ..common.config import TrainConfig
 from ..common.data import scale_pixels, splits_for
 
 # %% auto #0
-__all__ = ['to_dataset', 'load_datasets', 'make_loader', 'random_horizontal_flip']
+__all__ = ['to_dataset', 'load_datasets', 'make_loader', 'random_horizontal_flip', 'random_crop']
 
 # %% ../../nbs/pytorch/02_data.ipynb #b6c8907f
 def to_dataset(images: np.ndarray, labels: np.ndarray, device: torch.device | str = "cpu") -> TensorDataset:
@@ -41,3 +42,14 @@ def random_horizontal_flip(images: torch.Tensor, p: float = 0.5) -> torch.Tensor
     "Mirror each image of the batch (N, C, H, W) left to right with probability `p`."
     flip = torch.rand(images.shape[0], 1, 1, 1, device=images.device) < p
     return torch.where(flip, images.flip(-1), images)
+
+# %% ../../nbs/pytorch/02_data.ipynb #177fbf22
+def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
+    "Shift each image of the batch (N, C, H, W) by up to `padding` pixels each way, filling with the background value −1: a random crop of the padded image."
+    n, _, height, width = images.shape
+    padded = F.pad(images, (padding,) * 4, value=-1.0).permute(0, 2, 3, 1)  # (N, H + 2p, W + 2p, C)
+    offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=images.device)
+    rows = offsets[0] + torch.arange(height, device=images.device)  # (N, H): the rows each crop takes
+    cols = offsets[1] + torch.arange(width, device=images.device)
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    return padded[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # back to (N, C, H, W), channels-last in memory

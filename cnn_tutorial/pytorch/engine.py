@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ..common.config import TrainConfig
 from ..common.utils import accuracy
-from .data import random_horizontal_flip
+from .data import random_crop, random_horizontal_flip
 
 # %% auto #0
 __all__ = ['build_optimizer', 'build_scheduler', 'to_device', 'train_one_epoch', 'evaluate']
@@ -38,8 +38,8 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
                     scheduler=None, flip: bool = False, progress: bool = True, desc: str = "train",
-                    label_smoothing: float = 0.0, autocast: torch.dtype | None = None) -> dict:
-    "Train `model` for one pass over `loader` (forward pass in the `autocast` type, if given); return the mean loss and the accuracy."
+                    label_smoothing: float = 0.0, autocast: torch.dtype | None = None, crop: int = 0) -> dict:
+    "Train `model` for one pass over `loader` (images flipped if `flip`, cropped by up to `crop` pixels; forward pass in the `autocast` type, if given); return the mean loss and the accuracy."
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
@@ -48,6 +48,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     for step, (x, y) in enumerate(bar):
         x, y = to_device(x, device), y.to(device, non_blocking=True)
         if flip: x = random_horizontal_flip(x)
+        if crop: x = random_crop(x, crop)
         with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)

@@ -9,11 +9,11 @@ import numpy as np
 
 from .config import tf
 
-from ..common.config import TrainConfig
+from ..common.config import EVAL_BATCH_SIZE, TrainConfig
 from ..common.data import scale_pixels, splits_for
 
 # %% auto #0
-__all__ = ['to_arrays', 'steps_per_epoch', 'make_dataset', 'load_datasets', 'random_horizontal_flip']
+__all__ = ['to_arrays', 'augment', 'steps_per_epoch', 'make_dataset', 'load_datasets', 'random_horizontal_flip', 'random_crop']
 
 # %% ../../nbs/tensorflow/02_data.ipynb #52d58d9b
 def to_arrays(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -21,14 +21,21 @@ def to_arrays(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
     return scale_pixels(images), np.asarray(labels, dtype=np.int64)
 
 # %% ../../nbs/tensorflow/02_data.ipynb #f1f68696
+def augment(images: tf.Tensor, seed: tf.Tensor, flip: bool, crop: int) -> tf.Tensor:
+    "A training batch flipped (if `flip`) and cropped (by up to `crop` pixels), each drawn from its own seed folded from `seed`."
+    if flip: images = random_horizontal_flip(images, seed=seed)
+    if crop: images = random_crop(images, crop, seed=tf.random.experimental.stateless_fold_in(seed, 1))
+    return images
+
+
 def steps_per_epoch(num_images: int, batch_size: int) -> int:
     "Batches in one epoch of `num_images` (the last one may be smaller)."
     return -(-num_images // batch_size)
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 flip: bool = False, epochs: int = 1, first_epoch: int = 0) -> tf.data.Dataset:
-    "Batched, prefetched scaled images; with `shuffle`, epochs `first_epoch`…`epochs - 1` in turn, each in its own seeded order (and flips)."
+                 flip: bool = False, epochs: int = 1, first_epoch: int = 0, crop: int = 0) -> tf.data.Dataset:
+    "Batched, prefetched scaled images; with `shuffle`, epochs `first_epoch`…`epochs - 1` in turn, each in its own seeded order (and flips, and crops of up to `crop` pixels)."
     x, y = to_arrays(images, labels)
     if not shuffle: ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     else:
@@ -37,7 +44,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
         ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size))
         ds = ds.apply(tf.data.experimental.assert_cardinality((epochs - first_epoch) * steps))  # known length: no "ran out of data"
         ds = ds.enumerate(start=first_epoch * steps).map(lambda step, idx: (tf.gather(x, idx), tf.gather(y, idx), step))
-        ds = ds.map(lambda xb, yb, step: (random_horizontal_flip(xb, seed=tf.stack([tf.constant(seed, tf.int64), step])) if flip else xb, yb),
+        ds = ds.map(lambda xb, yb, step: (augment(xb, tf.stack([tf.constant(seed, tf.int64), step]), flip, crop), yb),
                     num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()  # under a multi-worker strategy, each worker keeps its share of every batch
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -45,10 +52,10 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
 
 
 def load_datasets(config: TrainConfig, batch_size: int | None = None, epochs: int = 1, first_epoch: int = 0) -> dict[str, tf.data.Dataset]:
-    "The splits of `config` as datasets; the training one shuffled (flipped if `config.flip`) for epochs `first_epoch`…`epochs - 1`, in batches of `batch_size` (default: the config's)."
-    return {name: make_dataset(images, labels, (batch_size or config.batch_size) if name == "train" else 1024,
+    "The splits of `config` as datasets; the training one shuffled (flipped if `config.flip`, cropped if `config.crop`) for epochs `first_epoch`…`epochs - 1`, in batches of `batch_size` (default: the config's)."
+    return {name: make_dataset(images, labels, (batch_size or config.batch_size) if name == "train" else EVAL_BATCH_SIZE,
                                shuffle=name == "train", seed=config.seed, flip=config.flip and name == "train",
-                               epochs=epochs, first_epoch=first_epoch)
+                               epochs=epochs, first_epoch=first_epoch, crop=config.crop if name == "train" else 0)
             for name, (images, labels) in splits_for(config).items()}
 
 # %% ../../nbs/tensorflow/02_data.ipynb #9d8bd8d9
@@ -57,3 +64,13 @@ def random_horizontal_flip(images: tf.Tensor, p: float = 0.5, seed: tf.Tensor | 
     shape = (tf.shape(images)[0], 1, 1, 1)
     flip = (tf.random.uniform(shape) if seed is None else tf.random.stateless_uniform(shape, seed=seed)) < p
     return tf.where(flip, tf.reverse(images, axis=[2]), images)
+
+# %% ../../nbs/tensorflow/02_data.ipynb #a77dc514
+def random_crop(images: tf.Tensor, padding: int, seed: tf.Tensor) -> tf.Tensor:
+    "Shift each image of the batch (N, H, W, C) by up to `padding` pixels each way, filling with the background value −1, drawn from `seed` (a pair of integers): a random crop of the padded image."
+    height, width = images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]], constant_values=-1.0)
+    offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed=seed, maxval=2 * padding + 1, dtype=tf.int32)
+    rows = offsets[:, :1] + tf.range(height)[None]  # (N, H): the rows each crop takes
+    cols = offsets[:, 1:] + tf.range(width)[None]
+    return tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)

@@ -67,7 +67,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
                     shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
                     print(f"training on {device} ({arithmetic_name(policy)}): {steps} batches of {batch_size} per epoch{shards}")
                 train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
-                                          epochs=config.epochs, first_epoch=first)
+                                          epochs=config.epochs, first_epoch=first, crop=config.crop)
                 if workers > 1:  # Keras 3's fit fails under MultiWorkerMirroredStrategy: its steps, written out
                     fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, record, config.progress and chief)
                 else:
