@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import bin_path
+from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import load_splits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +132,7 @@ def test_model_description(server):
     info = httpx.get(f"{url}/model").json()
     metrics = json.loads((RUNS[framework] / "metrics.json").read_text())
     assert (info["framework"], info["backend"], info["family"], info["dataset"]) == (framework, backend, "cnn", "fashion_mnist")
-    assert info["classes"] == metrics["classes"] and info["config"] == metrics["config"]
+    assert info["classes"] == metrics["classes"] and info["config"] == TrainConfig.from_dict(metrics["config"]).to_dict()
     assert (info["test_accuracy"], info["parameter_count"]) == (metrics["test_accuracy"], 421_834)
     assert info["sha256"] == hashlib.sha256(CHECKPOINTS[framework].read_bytes()).hexdigest()
     assert line.startswith(f"cnn_serve: {framework} {CHECKPOINTS[framework].name} with {backend} on http://127.0.0.1:")

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV_VAR', 'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'read_file_bytes', 'parse_idx', 'verify_file', 'read_idx',
-           'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir', 'env_data_dir', 'candidate_dirs',
-           'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset', 'load_dataset', 'load_fashion_mnist',
-           'split_indices', 'scale_pixels', 'load_splits', 'splits_for']
+__all__ = ['DATA_ENV_VAR', 'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'PIXEL_MIDPOINT', 'read_file_bytes', 'parse_idx',
+           'verify_file', 'read_idx', 'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir', 'env_data_dir',
+           'candidate_dirs', 'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset', 'load_dataset',
+           'load_fashion_mnist', 'split_indices', 'scaled', 'unscaled', 'scale_pixels', 'load_splits', 'splits_for']
 
 # %% ../../nbs/common/02_data.ipynb #2ba05c7d
 from .registry import CIFAR10_ARCHIVE, CIFAR10_MEMBERS, DATASETS, IDX_STEMS, DataFile, DatasetSpec, dataset_spec
@@ -211,9 +211,22 @@ def split_indices(n: int, val_size: int, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(perm[val_size:]), np.sort(perm[:val_size])
 
 # %% ../../nbs/common/02_data.ipynb #abe609f6
+PIXEL_MIDPOINT = 127.5  # half of 255: pixels [0, 255] map to [-1, 1]
+
+
+def scaled(pixels):
+    "Pixels in [0, 255] mapped to [-1, 1]: the arithmetic alone, for float arrays or tensors of any framework."
+    return pixels / PIXEL_MIDPOINT - 1.0
+
+
+def unscaled(inputs):
+    "Network inputs in [-1, 1] back to pixels in [0, 255]: the inverse of `scaled`."
+    return (inputs + 1.0) * PIXEL_MIDPOINT
+
+
 def scale_pixels(images: np.ndarray) -> np.ndarray:
     "Pixels in [0, 255] as float32 in [-1, 1]."
-    return np.asarray(images, dtype=np.float32) / 127.5 - 1.0
+    return scaled(np.asarray(images, dtype=np.float32))
 
 # %% ../../nbs/common/02_data.ipynb #040c6ed0
 def load_splits(data_dir: str | os.PathLike | None = None, val_size: int = 5000, seed: int = 42, max_images: int = 0,

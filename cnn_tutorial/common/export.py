@@ -17,6 +17,7 @@ import onnx
 import onnxruntime as ort
 
 from .cli import USER_ERRORS, _fail
+from .data import PIXEL_MIDPOINT, unscaled
 from .registry import dataset_spec
 from .inference import Predictor, as_pixel_batch, checkpoint_framework
 from .utils import atomic_path
@@ -27,7 +28,7 @@ __all__ = ['ONNX_INPUT', 'ONNX_OUTPUT', 'PREPROCESSING', 'EXPORT_FORMATS', 'file
 
 # %% ../../nbs/common/08_export.ipynb #93c3b9f6
 ONNX_INPUT, ONNX_OUTPUT = "pixels", "logits"
-PREPROCESSING = "x / 127.5 - 1: raw pixels in [0, 255] scaled to [-1, 1], inside the graph"
+PREPROCESSING = f"x / {PIXEL_MIDPOINT} - 1: raw pixels in [0, 255] scaled to [-1, 1], inside the graph"
 
 # %% ../../nbs/common/08_export.ipynb #04fd09a6
 def file_sha256(path: str | os.PathLike) -> str:
@@ -44,7 +45,7 @@ def onnx_metadata(framework: str, classes, config, parameter_count: int, checkpo
     return {"classes": json.dumps(list(classes)), "input_name": ONNX_INPUT, "output_name": ONNX_OUTPUT,
             "input_layout": "NHWC", "input_shape": json.dumps([None, h, w, c]), "input_dtype": "float32",
             "input_range": "[0, 255] raw pixels", "preprocessing": PREPROCESSING, "framework": framework,
-            "family": "cnn", "dataset": config.dataset, "config": json.dumps(config.to_dict()),
+            "family": config.model, "dataset": config.dataset, "config": json.dumps(config.to_dict()),
             "parameter_count": str(parameter_count), "source_checkpoint": Path(checkpoint).name,
             "source_sha256": file_sha256(checkpoint)}
 
@@ -71,7 +72,7 @@ class OnnxPredictor(Predictor):
 
     def logits(self, inputs: np.ndarray) -> np.ndarray:
         "Logits for inputs scaled to [-1, 1] (the `Predictor` contract), turned back into raw pixels for the graph."
-        return self.raw_logits((inputs + 1.0) * 127.5)
+        return self.raw_logits(unscaled(inputs))
 
     def raw_logits(self, pixels: np.ndarray) -> np.ndarray:
         "Logits for raw float32 pixels (N, H, W, C) in [0, 255]."

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image, UnidentifiedImageError
 
 from .cli import USER_ERRORS, _fail, load_any_predictor
+from .config import TrainConfig
 from .export import OnnxPredictor, export_checkpoint, file_sha256, load_onnx_predictor
 from .inference import Predictor, as_pixel_batch, checkpoint_framework, resolve_checkpoint
 
@@ -163,11 +164,11 @@ def recorded_test_accuracy(checkpoint: Path) -> float | None:
 # %% ../../nbs/common/09_serve.ipynb #ca148abf
 def model_info(predictor: Predictor, framework: str, config: dict, parameter_count: int, checkpoint: Path, source_sha256: str | None = None) -> dict:
     "What `/model` says about the model being served."
-    backend = "onnxruntime" if isinstance(predictor, OnnxPredictor) else "framework"
-    return {"framework": framework, "backend": backend, "family": "cnn", "dataset": config["dataset"],
+    backend, digest = "onnxruntime" if isinstance(predictor, OnnxPredictor) else "framework", file_sha256(checkpoint)
+    return {"framework": framework, "backend": backend, "family": config.get("model", "cnn"), "dataset": config["dataset"],
             "classes": list(predictor.classes), "image_shape": list(predictor.image_shape), "config": config,
             "test_accuracy": recorded_test_accuracy(checkpoint), "parameter_count": int(parameter_count),
-            "checkpoint": checkpoint.name, "sha256": file_sha256(checkpoint), "source_sha256": source_sha256 or file_sha256(checkpoint)}
+            "checkpoint": checkpoint.name, "sha256": digest, "source_sha256": source_sha256 or digest}
 
 # %% ../../nbs/common/09_serve.ipynb #f346fc60
 def load_framework_backend(path: str | Path, threads: int = 0) -> tuple[Predictor, dict]:
@@ -176,7 +177,8 @@ def load_framework_backend(path: str | Path, threads: int = 0) -> tuple[Predicto
     checkpoint = resolve_checkpoint(path, framework)
     importlib.import_module(f"cnn_tutorial.{framework}.config").configure_threads(threads)
     predictor = load_any_predictor(checkpoint)
-    config = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint(checkpoint)["config"]
+    stored = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint(checkpoint)["config"]
+    config = TrainConfig.from_dict(stored).to_dict()  # every field, those added since the checkpoint was written included
     count = importlib.import_module(f"cnn_tutorial.{framework}.utils").count_parameters(predictor.model)
     return predictor, model_info(predictor, framework, config, count, checkpoint)
 

@@ -5,16 +5,22 @@
 # %% ../../nbs/pytorch/08_inference.ipynb #7c3cd2c5
 from __future__ import annotations
 
+import copy
 import os
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..common.registry import dataset_spec
+from ..common.data import scaled
+from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
 from ..common.inference import Predictor, resolve_checkpoint
 from .config import get_device
 from .checkpoints import load_checkpoint, model_from_checkpoint
+from .utils import count_parameters
 
 # %% auto #0
 __all__ = ['TorchPredictor', 'load_predictor', 'export_onnx_model', 'export_onnx']
@@ -43,14 +49,6 @@ def load_predictor(path: str | os.PathLike, device: str = "cpu") -> TorchPredict
     model, config = model_from_checkpoint(ckpt, checkpoint)
     return TorchPredictor(model, ckpt["classes"], dataset_spec(config.dataset).image_shape, get_device(device))
 
-# %% ../../nbs/pytorch/08_inference.ipynb #ee7512ba
-import copy
-import warnings
-from pathlib import Path
-
-from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
-from .utils import count_parameters
-
 # %% ../../nbs/pytorch/08_inference.ipynb #b577804b
 class _RawPixelInput(nn.Module):
     "`model` behind the export's input contract: raw pixels (N, H, W, C) in [0, 255], scaled and moved to NCHW first."
@@ -58,7 +56,7 @@ class _RawPixelInput(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, pixels): return self.model((pixels / 127.5 - 1.0).permute(0, 3, 1, 2))
+    def forward(self, pixels): return self.model((scaled(pixels)).permute(0, 3, 1, 2))
 
 
 def export_onnx_model(model: nn.Module, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -13,9 +15,12 @@ from .config import tf
 import keras
 
 from ..common.registry import dataset_spec
+from ..common.data import scaled
+from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
 from ..common.inference import Predictor, resolve_checkpoint
 from .config import get_device
 from .checkpoints import load_checkpoint, model_from_checkpoint
+from .utils import count_parameters
 
 # %% auto #0
 __all__ = ['KerasPredictor', 'load_predictor', 'export_onnx_model', 'export_onnx']
@@ -41,20 +46,13 @@ def load_predictor(path: str | os.PathLike, device: str = "cpu") -> KerasPredict
     model, config = model_from_checkpoint(ckpt)
     return KerasPredictor(model, ckpt["classes"], dataset_spec(config.dataset).image_shape, get_device(device))
 
-# %% ../../nbs/tensorflow/08_inference.ipynb #c554fd83
-import warnings
-from pathlib import Path
-
-from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
-from .utils import count_parameters
-
 # %% ../../nbs/tensorflow/08_inference.ipynb #003328f7
 def export_onnx_model(model: keras.Model, image_shape: tuple, out: str | os.PathLike, opset: int = 17) -> Path:
     "Write `model` to `out` as ONNX: input `pixels`, raw float32 pixels (N, H, W, C) in [0, 255]; output logits."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf2onnx's own deprecation warnings
         import tf2onnx  # imported here: it takes seconds, and only an export needs it
-    raw_pixel_input = tf.function(lambda pixels: {ONNX_OUTPUT: model(pixels / 127.5 - 1.0, training=False)},
+    raw_pixel_input = tf.function(lambda pixels: {ONNX_OUTPUT: model(scaled(pixels), training=False)},
                                   input_signature=[tf.TensorSpec((None, *image_shape), tf.float32, name=ONNX_INPUT)])
     tf2onnx.convert.from_function(raw_pixel_input, input_signature=raw_pixel_input.input_signature, opset=opset,
                                   output_path=str(out))
