@@ -51,6 +51,7 @@ def check_in_sync(model: nn.Module) -> None:
 
 
 def leave_processes(model: nn.Module) -> None:
-    "Check that every process holds the same weights, then leave the process group."
+    "Check that every process holds the same weights, wait until all have got this far, then leave the process group."
     check_in_sync(model)
+    dist.barrier()  # no process closes its connections while a peer still uses them
     dist.destroy_process_group()
