@@ -39,7 +39,7 @@ def _opt(default, help: str):
 class TrainConfig:
     "Hyperparameters and paths of one training run, identical in both frameworks."
     dataset: str = _opt("fashion_mnist", "data set: fashion_mnist, mnist or cifar10 (the input shape follows it)")
-    model: str = _opt("cnn", "model family: cnn (the course's two-block network) or resnet (a residual network)")
+    model: str = _opt("cnn", "model family: " + "; ".join(f"{f.name} ({f.summary})" for f in MODEL_FAMILIES.values()))
     epochs: int = _opt(20, "full passes over the training split")
     batch_size: int = _opt(128, "images per training step")
     learning_rate: float = _opt(3e-3, "peak learning rate of the one-cycle schedule")
@@ -122,11 +122,7 @@ def validate_config(c: TrainConfig) -> list[str]:
     if c.num_threads < 0: p.append(f"num_threads must be zero or positive, got {c.num_threads!r}")
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
     if c.model not in MODEL_FAMILIES: p.append(f"model must be one of {', '.join(MODEL_FAMILIES)}, got {c.model!r}")
-    if c.model == "resnet" and c.channels and isinstance(c.depth, int):
-        blocks = 2 * len(c.channels)  # two convolutions per block, in each stage
-        if c.depth < blocks + 2 or (c.depth - 2) % blocks:
-            p.append(f"depth must be 2·n·stages + 2 with n ≥ 1 for {len(c.channels)} stages "
-                     f"({', '.join(str(blocks * n + 2) for n in (1, 2, 3))}, …), got {c.depth!r}")
+    if c.model in MODEL_FAMILIES and MODEL_FAMILIES[c.model].check: p += MODEL_FAMILIES[c.model].check(c)
     if c.pooling not in POOLINGS: p.append(f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}")
     if c.device not in DEVICES: p.append(f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
     if c.precision not in PRECISIONS: p.append(f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
@@ -151,15 +147,16 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig 
     for f in fields(TrainConfig):
         flag, default, help = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), f.metadata["help"]
         if f.name in by_family:  # left unset, so that the family's own value applies
-            shown = "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}" for m, v in by_family[f.name].items())
-            group.add_argument(flag, dest=f.name, type=int, nargs="+", default=None, metavar="N", help=f"{help} (default: {shown})")
-        elif isinstance(default, bool):
+            help = f"{help} (default: " + "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}" for m, v in by_family[f.name].items()) + ")"
+            default = None
+        if isinstance(getattr(TrainConfig(), f.name), bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help)
-        elif isinstance(default, tuple):
-            group.add_argument(flag, dest=f.name, type=int, nargs="+", default=default, metavar="N", help=f"{help} (default: {' '.join(map(str, default))})")
+        elif isinstance(getattr(TrainConfig(), f.name), tuple):
+            shown = "" if f.name in by_family else f" (default: {' '.join(map(str, default))})"
+            group.add_argument(flag, dest=f.name, type=int, nargs="+", default=default, metavar="N", help=help + shown)
         else:
-            group.add_argument(flag, dest=f.name, type=type(default), default=default, metavar=f.name.upper(),
-                               help=f"{help} (default: {default!r})")
+            shown = "" if f.name in by_family else f" (default: {default!r})"
+            group.add_argument(flag, dest=f.name, type=type(getattr(TrainConfig(), f.name)), default=default, metavar=f.name.upper(), help=help + shown)
     return parser
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV_VAR', 'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'PIXEL_MIDPOINT', 'read_file_bytes', 'parse_idx',
-           'verify_file', 'read_idx', 'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir', 'env_data_dir',
-           'candidate_dirs', 'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset', 'load_dataset',
-           'load_fashion_mnist', 'split_indices', 'scaled', 'unscaled', 'scale_pixels', 'load_splits', 'splits_for']
+__all__ = ['DATA_ENV_VAR', 'DEBIAN_DATASETS_DIR', 'CIFAR10_RECORD', 'PIXEL_MIDPOINT', 'BACKGROUND', 'read_file_bytes',
+           'parse_idx', 'verify_file', 'read_idx', 'parse_cifar_records', 'read_cifar_archive', 'default_cache_dir',
+           'env_data_dir', 'candidate_dirs', 'find_file', 'find_dataset_dir', 'download_verified', 'locate_dataset',
+           'load_dataset', 'load_fashion_mnist', 'split_indices', 'scaled', 'unscaled', 'scale_pixels', 'load_splits',
+           'splits_for']
 
 # %% ../../nbs/common/02_data.ipynb #2ba05c7d
 from .registry import CIFAR10_ARCHIVE, CIFAR10_MEMBERS, DATASETS, IDX_STEMS, DataFile, DatasetSpec, dataset_spec
@@ -222,6 +223,9 @@ def scaled(pixels):
 def unscaled(inputs):
     "Network inputs in [-1, 1] back to pixels in [0, 255]: the inverse of `scaled`."
     return (inputs + 1.0) * PIXEL_MIDPOINT
+
+
+BACKGROUND = scaled(0)  # a black pixel as the network sees it: what padded borders hold
 
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Callable
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_CLASSES', 'IDX_STEMS', 'CIFAR10_ARCHIVE', 'CIFAR10_MEMBERS', 'DATASETS', 'MODEL_FAMILIES', 'DataFile',
-           'DatasetSpec', 'dataset_spec', 'ModelFamily', 'model_family', 'model_builder']
+           'DatasetSpec', 'dataset_spec', 'ModelFamily', 'resnet_depth_problems', 'model_family', 'model_builder']
 
 # %% ../../nbs/common/00_registry.ipynb #c07c216e
 @dataclass(frozen=True)
@@ -72,19 +72,28 @@ def dataset_spec(name: str) -> DatasetSpec:
 # %% ../../nbs/common/00_registry.ipynb #8cd35306
 @dataclass(frozen=True)
 class ModelFamily:
-    "A kind of network: its name, one line on what it is, the builder of each track (`module:function`), and the config values it uses unless told otherwise."
+    "A kind of network: its name, one line on what it is, the builder of each track (`module:function`), the config values it uses unless told otherwise, and its own checks of a config."
     name: str
     summary: str
     builders: dict  # framework -> "module:function"
     defaults: dict = field(default_factory=dict)  # TrainConfig field -> this family's default
+    check: Callable | None = None  # config -> list of problems, beyond the checks every config passes
+
+
+def resnet_depth_problems(config) -> list[str]:
+    "A residual network's depth counts 2 convolutions per block, n blocks per stage, plus the stem and the classifier."
+    blocks = 2 * len(config.channels)
+    if not config.channels or not isinstance(config.depth, int) or (config.depth >= blocks + 2 and (config.depth - 2) % blocks == 0): return []
+    return [f"depth must be 2·n·stages + 2 with n ≥ 1 for {len(config.channels)} stages "
+            f"({', '.join(str(blocks * n + 2) for n in (1, 2, 3))}, …), got {config.depth!r}"]
 
 
 MODEL_FAMILIES = {
-    "cnn": ModelFamily("cnn", "two convolution blocks, then a dense classifier: the course's network",
+    "cnn": ModelFamily("cnn", "the course's network: two convolution blocks, then a dense classifier",
                        {"pytorch": "cnn_tutorial.pytorch.model:build_cnn", "tensorflow": "cnn_tutorial.tensorflow.model:build_cnn"}),
     "resnet": ModelFamily("resnet", "a residual network: stages of two-convolution blocks with shortcuts, then global average pooling",
                           {"pytorch": "cnn_tutorial.resnet.pytorch:build_resnet", "tensorflow": "cnn_tutorial.resnet.tensorflow:build_resnet"},
-                          {"channels": (16, 32, 64)}),
+                          {"channels": (16, 32, 64)}, check=resnet_depth_problems),
 }
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler, TensorDataset
 
 from ..common.config import TrainConfig
-from ..common.data import scale_pixels, splits_for
+from ..common.data import BACKGROUND, scale_pixels, splits_for
 
 # %% auto #0
 __all__ = ['to_dataset', 'load_datasets', 'make_loader', 'random_horizontal_flip', 'random_crop']
@@ -45,9 +45,9 @@ def random_horizontal_flip(images: torch.Tensor, p: float = 0.5) -> torch.Tensor
 
 # %% ../../nbs/pytorch/02_data.ipynb #177fbf22
 def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
-    "Shift each image of the batch (N, C, H, W) by up to `padding` pixels each way, filling with the background value −1: a random crop of the padded image."
+    "Shift each image of the batch (N, C, H, W) by up to `padding` pixels each way, filling with the background (a black pixel, −1 once scaled): a random crop of the padded image."
     n, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4, value=-1.0).permute(0, 2, 3, 1)  # (N, H + 2p, W + 2p, C)
+    padded = F.pad(images, (padding,) * 4, value=BACKGROUND).permute(0, 2, 3, 1)  # (N, H + 2p, W + 2p, C)
     offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=images.device)
     rows = offsets[0] + torch.arange(height, device=images.device)  # (N, H): the rows each crop takes
     cols = offsets[1] + torch.arange(width, device=images.device)

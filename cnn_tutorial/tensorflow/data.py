@@ -10,7 +10,7 @@ import numpy as np
 from .config import tf
 
 from ..common.config import EVAL_BATCH_SIZE, TrainConfig
-from ..common.data import scale_pixels, splits_for
+from ..common.data import BACKGROUND, scale_pixels, splits_for
 
 # %% auto #0
 __all__ = ['to_arrays', 'augment', 'steps_per_epoch', 'make_dataset', 'load_datasets', 'random_horizontal_flip', 'random_crop']
@@ -67,9 +67,9 @@ def random_horizontal_flip(images: tf.Tensor, p: float = 0.5, seed: tf.Tensor | 
 
 # %% ../../nbs/tensorflow/02_data.ipynb #a77dc514
 def random_crop(images: tf.Tensor, padding: int, seed: tf.Tensor) -> tf.Tensor:
-    "Shift each image of the batch (N, H, W, C) by up to `padding` pixels each way, filling with the background value −1, drawn from `seed` (a pair of integers): a random crop of the padded image."
+    "Shift each image of the batch (N, H, W, C) by up to `padding` pixels each way, filling with the background (a black pixel, −1 once scaled), drawn from `seed` (a pair of integers): a random crop of the padded image."
     height, width = images.shape[1], images.shape[2]
-    padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]], constant_values=-1.0)
+    padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]], constant_values=BACKGROUND)
     offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed=seed, maxval=2 * padding + 1, dtype=tf.int32)
     rows = offsets[:, :1] + tf.range(height)[None]  # (N, H): the rows each crop takes
     cols = offsets[:, 1:] + tf.range(width)[None]
