@@ -157,8 +157,8 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 def without_numbers(lines: list[str]) -> list[str]:
-    "Output lines with every number masked: what must agree between outputs made on different processors."
-    return [NUMBER.sub("<n>", line) for line in lines]
+    "Output lines with every number masked and runs of spaces made one (a column's padding follows its numbers' widths)."
+    return [re.sub(r" +", " ", NUMBER.sub("<n>", line)) for line in lines]
 
 
 def without_timings(text: str) -> str:

@@ -13,7 +13,7 @@ from cnn_tutorial.common.data import load_splits
 from cnn_tutorial.common.utils import read_history
 from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
-RUN = ["--model", "resnet", "--depth", "8", "--crop", "2", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "64",
+RUN = ["--model", "resnet", "--depth", "8", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "64",
        "--no-progress"]
 FLAGS = {"pytorch": [], "tensorflow": ["--deterministic"]}  # Keras's CPU kernels add in a varying order unless told not to
 STATE = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
@@ -36,7 +36,7 @@ def test_resnet_trains_resumes_and_predicts(framework, tmp_path):
     assert whole.returncode == 0, whole.stderr
     run_dir = tmp_path / "whole" / "artifacts" / f"{framework}_resnet"
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["config"]["model"] == "resnet" and metrics["config"]["channels"] == [16, 32, 64]  # the family's own default
+    assert (metrics["config"]["model"], metrics["config"]["channels"], metrics["config"]["crop"]) == ("resnet", [16, 32, 64], 2)  # the family's own defaults
     assert metrics["parameter_count"] == 77_754  # depth 8: one block per stage
     assert metrics["test_accuracy"] > 0.5, metrics["test_accuracy"]
 

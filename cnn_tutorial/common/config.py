@@ -177,7 +177,7 @@ def is_test_run() -> bool:
     return bool(os.environ.get("IN_TEST"))
 
 
-def notebook_config(**overrides: Any) -> TrainConfig:
-    "A `TrainConfig` for a notebook demo: a small, quick slice under `nbdev_test`, `overrides` otherwise."
+def notebook_config(model: str = "cnn", **overrides: Any) -> TrainConfig:
+    "A `TrainConfig` of the family `model` for a notebook demo: a small, quick slice under `nbdev_test`, `overrides` otherwise."
     if is_test_run(): overrides = {**overrides, "epochs": 1, "max_images": 4096, "val_size": 512, "batch_size": 64, "progress": False}
-    return TrainConfig(**overrides)
+    return TrainConfig.for_model(model, **overrides)

@@ -93,7 +93,7 @@ MODEL_FAMILIES = {
                        {"pytorch": "cnn_tutorial.pytorch.model:build_cnn", "tensorflow": "cnn_tutorial.tensorflow.model:build_cnn"}),
     "resnet": ModelFamily("resnet", "a residual network: stages of two-convolution blocks with shortcuts, then global average pooling",
                           {"pytorch": "cnn_tutorial.resnet.pytorch:build_resnet", "tensorflow": "cnn_tutorial.resnet.tensorflow:build_resnet"},
-                          {"channels": (16, 32, 64)}, check=resnet_depth_problems),
+                          {"channels": (16, 32, 64), "crop": 2}, check=resnet_depth_problems),
 }
 
 
