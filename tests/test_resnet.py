@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,6 +13,8 @@ from cnn_tutorial import parity
 from cnn_tutorial.common.data import load_splits
 from cnn_tutorial.common.utils import read_history
 from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RUN = ["--model", "resnet", "--depth", "8", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "64",
        "--no-progress"]
@@ -87,3 +90,13 @@ def test_interrupted_resnet_run_names_its_family_in_the_resume_command(tmp_path)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Continue with: cnn_train --framework pytorch --model resnet --resume --artifacts-dir artifacts" in err
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_committed_reference_run_reproduces_its_test_accuracy_in_a_fresh_process(framework):
+    "The residual network's reference run: `load_predictor` in a new process scores all 10,000 test images as the run recorded."
+    run_dir = ROOT / "artifacts" / f"{framework}_resnet"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (metrics["config"]["model"], metrics["epochs_completed"], metrics["parameter_count"]) == ("resnet", 20, 272_186)
+    assert metrics["test_accuracy"] > 0.935, metrics["test_accuracy"]
+    assert fresh_process_accuracy(framework, run_dir, max_images=0, val_size=5000) == pytest.approx(metrics["test_accuracy"], abs=1e-9)
