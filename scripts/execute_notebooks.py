@@ -41,7 +41,8 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
-FULL_RUN_PAGES = {f"guided/{model}_{framework}.ipynb": f"{framework}_{model}" for model in ("cnn", "resnet") for framework in ("pytorch", "tensorflow")}
+FULL_RUN_PAGES = {f"guided/{model}_{framework}.ipynb": f"{framework}_{model}"
+                  for model in ("cnn", "resnet") for framework in ("pytorch", "tensorflow")}
 MADE_ON = NBS / "_outputs_made_on.json"
 ARITHMETIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the traits that change how a result rounds
 CELL_TIMEOUT = 900
@@ -257,7 +258,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="execute afresh and fail where the saved outputs differ")
     args = parser.parse_args(argv)
     pages = [p.resolve().relative_to(NBS).as_posix() for p in args.notebooks] or sidebar_pages()
-    problems, start, made_on, executed = [], time.perf_counter(), read_made_on(), []
+    problems, start, made_on, executed, here = [], time.perf_counter(), read_made_on(), [], processor_traits()
     for page in pages:
         path, t0 = NBS / page, time.perf_counter()
         if page in FULL_RUN_PAGES and not args.check:
@@ -270,7 +271,7 @@ def main(argv=None) -> int:
             continue
         if args.check:
             saved = nbformat.read(path, as_version=4)
-            exact = made_on.get(page, processor_traits()) == processor_traits()
+            exact = made_on.get(page, here) == here
             found = (full_run_problems(saved, fresh, page, FULL_RUN_PAGES[page]) if page in FULL_RUN_PAGES
                      else compare(saved, fresh, page, exact))
             problems += found

@@ -142,21 +142,22 @@ def check_resume_config(saved: TrainConfig, requested: TrainConfig) -> None:
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
     "Add one option per `TrainConfig` field to `parser`; without `defaults`, a field some family sets defaults to that family's value."
     by_family = {} if defaults else family_defaults()
-    defaults = defaults or TrainConfig()
+    plain = TrainConfig()  # each field's type follows its plain default
+    defaults = defaults or plain
     group = parser.add_argument_group("training configuration")
     for f in fields(TrainConfig):
-        flag, default, help = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), f.metadata["help"]
+        flag, default, kind, help = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), type(getattr(plain, f.name)), f.metadata["help"]
         if f.name in by_family:  # left unset, so that the family's own value applies
             help = f"{help} (default: " + "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}" for m, v in by_family[f.name].items()) + ")"
             default = None
-        if isinstance(getattr(TrainConfig(), f.name), bool):
+        if kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help)
-        elif isinstance(getattr(TrainConfig(), f.name), tuple):
+        elif kind is tuple:
             shown = "" if f.name in by_family else f" (default: {' '.join(map(str, default))})"
             group.add_argument(flag, dest=f.name, type=int, nargs="+", default=default, metavar="N", help=help + shown)
         else:
             shown = "" if f.name in by_family else f" (default: {default!r})"
-            group.add_argument(flag, dest=f.name, type=type(getattr(TrainConfig(), f.name)), default=default, metavar=f.name.upper(), help=help + shown)
+            group.add_argument(flag, dest=f.name, type=kind, default=default, metavar=f.name.upper(), help=help + shown)
     return parser
 
 

@@ -82,8 +82,9 @@ class ModelFamily:
 
 def resnet_depth_problems(config) -> list[str]:
     "A residual network's depth counts 2 convolutions per block, n blocks per stage, plus the stem and the classifier."
+    if not config.channels or not isinstance(config.depth, int): return []  # the general checks report these
     blocks = 2 * len(config.channels)
-    if not config.channels or not isinstance(config.depth, int) or (config.depth >= blocks + 2 and (config.depth - 2) % blocks == 0): return []
+    if config.depth >= blocks + 2 and (config.depth - 2) % blocks == 0: return []
     return [f"depth must be 2·n·stages + 2 with n ≥ 1 for {len(config.channels)} stages "
             f"({', '.join(str(blocks * n + 2) for n in (1, 2, 3))}, …), got {config.depth!r}"]
 
