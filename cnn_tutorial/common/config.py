@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,7 +17,8 @@ from .registry import DATASETS, MODEL_FAMILIES
 
 # %% auto #0
 __all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'EVAL_BATCH_SIZE', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS',
-           'TrainConfig', 'validate_config', 'check_resume_config', 'add_config_arguments', 'config_from_args',
+           'WARMUP_SHARE', 'START_DIVISOR', 'END_DIVISOR', 'ADAM_BETA1', 'TrainConfig', 'validate_config',
+           'check_resume_config', 'one_cycle_learning_rate', 'add_config_arguments', 'config_from_args',
            'family_defaults', 'is_test_run', 'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
@@ -24,7 +26,7 @@ FRAMEWORKS = ("pytorch", "tensorflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
-EVAL_BATCH_SIZE = 1024  # images per batch when evaluating or predicting: memory, not learning, sets it
+EVAL_BATCH_SIZE = 128  # images per batch when evaluating or predicting: speed, not learning, sets it (a batch's activations stay in the CPU's cache)
 FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20, "crop": 0}  # the behaviour of runs stored before these fields existed
 
 
@@ -137,6 +139,18 @@ def check_resume_config(saved: TrainConfig, requested: TrainConfig) -> None:
     changed = [f"{f.name} ({getattr(saved, f.name)!r} -> {getattr(requested, f.name)!r})" for f in fields(TrainConfig)
                if f.name not in RUN_ENVIRONMENT_FIELDS and getattr(saved, f.name) != getattr(requested, f.name)]
     if changed: raise ValueError(f"cannot resume with a different configuration: {', '.join(changed)}")
+
+# %% ../../nbs/common/00_config.ipynb #sched0001cm
+WARMUP_SHARE, START_DIVISOR, END_DIVISOR = 0.3, 25, 250_000  # the one-cycle curve: warm-up share, first and last rate as divisors of the peak
+ADAM_BETA1 = 0.9  # Adam's first-moment decay, constant in both tracks
+
+
+def one_cycle_learning_rate(step: int, total_steps: int, peak: float) -> float:
+    "The learning rate of training step `step` (counted from 0) of `total_steps`: a half cosine up from peak/25 to `peak` over the first 30% of the steps, then a half cosine down to peak/250,000 at the last step."
+    warmup = max(round(WARMUP_SHARE * total_steps), 1)
+    if step < warmup: start, end, progress = peak / START_DIVISOR, peak, step / warmup
+    else: start, end, progress = peak, peak / END_DIVISOR, (step - warmup) / max(total_steps - 1 - warmup, 1)
+    return end + (start - end) * (1 + math.cos(math.pi * min(progress, 1.0))) / 2
 
 # %% ../../nbs/common/00_config.ipynb #5289f2a9
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .config import EVAL_BATCH_SIZE
 from .data import scale_pixels
 
 # %% auto #0
@@ -116,7 +117,7 @@ class Predictor:
     "Predicts Fashion-MNIST classes of raw-pixel images with a trained model; subclasses implement `logits`."
     framework = None
 
-    def __init__(self, classes: Sequence[str], image_shape: tuple = (28, 28, 1), batch_size: int = 1024):
+    def __init__(self, classes: Sequence[str], image_shape: tuple = (28, 28, 1), batch_size: int = EVAL_BATCH_SIZE):
         self.classes, self.image_shape, self.batch_size = tuple(classes), tuple(image_shape), batch_size
 
     def logits(self, inputs: np.ndarray) -> np.ndarray:

@@ -86,6 +86,9 @@ def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, 
     "Put the training state saved in `path` back into model, optimiser, schedule, shuffling generator and log; return the epoch it had completed."
     state = load_checkpoint(path)
     check_resume_config(TrainConfig.from_dict(state["config"]), config)
+    if set(state["scheduler_state"]) != set(scheduler.state_dict()):
+        raise ValueError(f"{path} was saved with another learning-rate schedule, by an earlier version of this package: "
+                         "it cannot be resumed; start the run afresh")
     model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
     scheduler.load_state_dict(state["scheduler_state"])
     restore_random_state(state["resume"]["random"], shuffle)

@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ..common.config import TrainConfig
+from ..common.config import ADAM_BETA1, TrainConfig, one_cycle_learning_rate
 from ..common.utils import accuracy
 from .data import random_crop, random_horizontal_flip
 
@@ -22,13 +22,14 @@ __all__ = ['build_optimizer', 'build_scheduler', 'to_device', 'train_one_epoch',
 # %% ../../nbs/pytorch/04_engine.ipynb #3487b879
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     "AdamW with the config's learning rate and decoupled weight decay, updating all parameters in one fused kernel."
-    return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
+    return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, betas=(ADAM_BETA1, 0.999),
+                             weight_decay=config.weight_decay, fused=True)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
-    "One-cycle schedule over the whole run, peaking at `config.learning_rate`, stepped every batch."
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
-                                               total_steps=config.epochs * steps_per_epoch)
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    "The shared one-cycle curve over the whole run, peaking at `config.learning_rate`, stepped every batch."
+    total, peak = config.epochs * steps_per_epoch, config.learning_rate  # LambdaLR scales the optimiser's rate, the peak
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: one_cycle_learning_rate(step, total, peak) / peak)
 
 # %% ../../nbs/pytorch/04_engine.ipynb #97752ab3
 def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..common.registry import dataset_spec
+from ..common.config import EVAL_BATCH_SIZE
 from ..common.data import scaled
 from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
 from ..common.inference import Predictor, resolve_checkpoint
@@ -31,7 +32,7 @@ class TorchPredictor(Predictor):
     framework = "pytorch"
 
     def __init__(self, model: nn.Module, classes, image_shape=(28, 28, 1), device: torch.device | str = "cpu",
-                 batch_size: int = 1024):
+                 batch_size: int = EVAL_BATCH_SIZE):
         super().__init__(classes, image_shape, batch_size)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()

@@ -11,6 +11,7 @@ from keras import layers
 
 from ..common.config import TrainConfig
 from ..common.registry import dataset_spec
+from ..tensorflow.model import BatchNormalization
 
 # %% auto #0
 __all__ = ['conv_initializer', 'conv3x3', 'batch_norm', 'residual_block', 'build_resnet']
@@ -32,7 +33,7 @@ def conv3x3(x, filters: int, stride: int, name: str, pad_name: str, dtype: str =
 # %% ../../nbs/resnet/tensorflow.ipynb #fdfb7efd
 def batch_norm(x, name: str, bn_momentum: float, bn_eps: float, dtype: str = "float32"):
     "Batch norm of `x` (γ = 1, β = 0 at first), its momentum given in PyTorch's convention and converted to Keras's."
-    return layers.BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=name, dtype=dtype)(x)
+    return BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=name, dtype=dtype)(x)
 
 
 def residual_block(x, filters: int, stride: int, name: str, bn_momentum: float, bn_eps: float, shortcut: bool = True,

@@ -13,20 +13,32 @@ import numpy as np
 from .config import tf
 import keras
 
-from ..common.config import TrainConfig
+from ..common.config import ADAM_BETA1, TrainConfig, one_cycle_learning_rate
 from ..common.report import RunLog
 from ..common.utils import accuracy
 
 # %% auto #0
-__all__ = ['one_cycle_schedule', 'SparseCrossEntropy', 'compile_model', 'RecordEpochs', 'predict_logits', 'evaluate']
+__all__ = ['OneCycle', 'one_cycle_schedule', 'SparseCrossEntropy', 'compile_model', 'RecordEpochs', 'predict_logits', 'evaluate']
 
 # %% ../../nbs/tensorflow/04_engine.ipynb #ebfc81a0
-def one_cycle_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
-    "Warm up from lr/25 to `config.learning_rate` over 30% of the run, then cosine-decay to lr/250,000."
-    total = config.epochs * steps_per_epoch
-    warmup = int(0.3 * total)
-    return keras.optimizers.schedules.CosineDecay(config.learning_rate / 25, decay_steps=max(total - warmup, 1),
-                                                  alpha=1 / 250_000, warmup_target=config.learning_rate, warmup_steps=warmup)
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    "The shared one-cycle curve over `total_steps`, peaking at `peak`: computed once for every step, then looked up by the optimiser's step count."
+    def __init__(self, peak: float, total_steps: int):
+        self.peak, self.total_steps = peak, total_steps
+        self.rates = tf.constant([one_cycle_learning_rate(s, total_steps, peak) for s in range(total_steps)], tf.float32)
+
+    def __call__(self, step):
+        "The rate of step `step` (counted from 0); the last step's after the run."
+        return tf.gather(self.rates, tf.minimum(tf.cast(step, tf.int32), self.total_steps - 1))
+
+    def get_config(self) -> dict:
+        "What rebuilds the schedule: its peak and its number of steps."
+        return {"peak": self.peak, "total_steps": self.total_steps}
+
+
+def one_cycle_schedule(config: TrainConfig, steps_per_epoch: int) -> OneCycle:
+    "The shared one-cycle curve over the whole run, peaking at `config.learning_rate`."
+    return OneCycle(config.learning_rate, config.epochs * steps_per_epoch)
 
 
 class SparseCrossEntropy(keras.losses.Loss):
@@ -43,7 +55,8 @@ class SparseCrossEntropy(keras.losses.Loss):
 
 def compile_model(model: keras.Model, config: TrainConfig, learning_rate=None) -> keras.Model:
     "Compile with Adam (decoupled weight decay, PyTorch's epsilon), cross entropy on logits with the config's label smoothing, and as metrics accuracy and the plain cross entropy."
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or config.learning_rate, weight_decay=config.weight_decay, epsilon=1e-8)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or config.learning_rate, beta_1=ADAM_BETA1,
+                                      weight_decay=config.weight_decay, epsilon=1e-8)
     model.compile(optimizer=optimizer, loss=SparseCrossEntropy(config.label_smoothing),
                   metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")])
     return model

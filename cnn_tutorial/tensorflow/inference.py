@@ -15,6 +15,7 @@ from .config import tf
 import keras
 
 from ..common.registry import dataset_spec
+from ..common.config import EVAL_BATCH_SIZE
 from ..common.data import scaled
 from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
 from ..common.inference import Predictor, resolve_checkpoint
@@ -30,7 +31,7 @@ class KerasPredictor(Predictor):
     "A `Predictor` running a Keras model."
     framework = "tensorflow"
 
-    def __init__(self, model: keras.Model, classes, image_shape=(28, 28, 1), device: str = "/CPU:0", batch_size: int = 1024):
+    def __init__(self, model: keras.Model, classes, image_shape=(28, 28, 1), device: str = "/CPU:0", batch_size: int = EVAL_BATCH_SIZE):
         super().__init__(classes, image_shape, batch_size)
         self.model, self.device = model, device
         self._forward = tf.function(lambda x: model(x, training=False),

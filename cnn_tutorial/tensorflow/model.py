@@ -13,7 +13,7 @@ from ..common.config import TrainConfig
 from ..common.registry import dataset_spec, model_builder
 
 # %% auto #0
-__all__ = ['POOLING', 'conv_block', 'build_cnn', 'build_model', 'layer_shapes']
+__all__ = ['POOLING', 'conv_block', 'build_cnn', 'BatchNormalization', 'build_model', 'layer_shapes']
 
 # %% ../../nbs/tensorflow/03_model.ipynb #d4c84ada
 POOLING = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
@@ -24,7 +24,7 @@ def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_
     "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as a list of layers computing in `dtype` (a Keras dtype policy)."
     return [layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv", dtype=dtype),
             layers.ReLU(name=f"{name}_relu", dtype=dtype),
-            layers.BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn", dtype=dtype),
+            BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn", dtype=dtype),
             POOLING[pooling](2, name=f"{name}_pool", dtype=dtype)]
 
 
@@ -40,6 +40,21 @@ def build_cnn(config: TrainConfig, dtype: str = "float32") -> keras.Model:
                              layers.Dropout(config.dropout, name="dropout", dtype=dtype),
                              layers.Dense(len(spec.classes), name="logits", dtype=dtype)],
                             name="fashion_cnn")
+
+# %% ../../nbs/tensorflow/03_model.ipynb #fbn00001tf
+class BatchNormalization(layers.BatchNormalization):
+    "Keras's `BatchNormalization`, whose training step on images (N, H, W, C) runs TensorFlow's fused kernel: one operation forward and one backward, statistics in float32; the moving variance takes the unbiased batch variance, as PyTorch's does."
+    def call(self, inputs, training=None, mask=None):
+        "In training, normalise with the batch's statistics and update the moving ones in the fused kernel; otherwise as Keras does."
+        fused = mask is None and len(inputs.shape) == 4 and self.axis in (-1, 3) and not self.renorm and self.scale and self.center
+        if not (fused and training and self.trainable): return super().call(inputs, training=training, mask=mask)
+        empty = tf.constant([], tf.float32)  # the kernel computes the statistics itself
+        outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs, scale=tf.cast(self.gamma, tf.float32), offset=tf.cast(self.beta, tf.float32), mean=empty, variance=empty,
+            epsilon=self.epsilon, is_training=True)
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1 - self.momentum))
+        return outputs
 
 # %% ../../nbs/tensorflow/03_model.ipynb #15430799
 def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
