@@ -1,4 +1,4 @@
-"""PyTorch measurements: the plain tutorial baseline, the package's training path, the default recipe and inference."""
+"""PyTorch measurements: matrix products, the plain tutorial baseline, the package's training path, the default recipe and inference."""
 from __future__ import annotations
 
 import itertools
@@ -55,13 +55,16 @@ def flops_per_image(config: TrainConfig) -> dict:
     return bc.flop_counts(forward_macs(build_model(config), (channels, height, width)))
 
 
-def torch_matmul(s: bc.Settings, device: torch.device) -> dict:
-    "GFLOP/s of a float32 matrix product with `torch.matmul`."
-    a, b = (torch.randn(s.matmul_size, s.matmul_size, device=device) for _ in range(2))
+MATMUL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def torch_matmul(s: bc.Settings, device: torch.device, arithmetic: str = "float32") -> dict:
+    "GFLOP/s of a matrix product with `torch.matmul` in `arithmetic` (`'float32'` or `'bfloat16'`)."
+    a, b = (torch.randn(s.matmul_size, s.matmul_size, device=device, dtype=MATMUL_DTYPES[arithmetic]) for _ in range(2))
     def run():
         torch.matmul(a, b)
         synchronize(device)
-    return bc.matmul_gflops(run, s.matmul_size, s.matmul_repeats)
+    return {**bc.matmul_gflops(run, s.matmul_size, s.matmul_repeats), "arithmetic": arithmetic}
 
 
 def torchvision_root(folder: Path, data_dir: str = "") -> Path:
@@ -142,30 +145,41 @@ def test_scorer(config: TrainConfig, device: torch.device):
     return score
 
 
-def recipe_and_inference(s: bc.Settings, device: torch.device) -> tuple[dict, dict]:
-    "Run the default recipe (shortened in quick mode), then time inference with the checkpoint it wrote."
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides = {"epochs": s.recipe_epochs} if s.recipe_epochs else {}
-        config = TrainConfig(artifacts_dir=tmp, progress=False, data_dir=s.data_dir, **overrides)
-        metrics, recipe = bc.run_recipe(train_module, config, test_scorer(config, device))
-        images, labels = splits_for(config)["test"]
-        inference = bc.measure_inference(load_predictor(metrics["run_dir"]), images, labels, s)
-    return recipe, inference
+def recipe(s: bc.Settings, device: torch.device, artifacts_dir: str, changes: dict | None = None) -> tuple[dict, str]:
+    "Run the default recipe (shortened in quick mode), or the default config with `changes`, into `artifacts_dir`; (its summary, the run folder holding its checkpoint)."
+    overrides = changes or ({"epochs": s.recipe_epochs} if s.recipe_epochs else {})
+    config = TrainConfig(artifacts_dir=artifacts_dir, progress=False, data_dir=s.data_dir, **overrides)
+    metrics, summary = bc.run_recipe(train_module, config, test_scorer(config, device))
+    return summary, str(metrics["run_dir"])
 
 
-def run(s: bc.Settings) -> dict:
-    "Every PyTorch measurement, as a JSON-ready dict."
+def inference(s: bc.Settings, run_dir: str) -> dict:
+    "Batch and single-image timings of `load_predictor(run_dir).predict` on the test images."
+    images, labels = splits_for(TrainConfig(data_dir=s.data_dir))["test"]
+    return bc.measure_inference(load_predictor(run_dir), images, labels, s)
+
+
+def run(s: bc.Settings, recipe_dir: str | None = None, predictor: str | None = None) -> dict:
+    """One round of the PyTorch measurements, as a JSON-ready dict: the float32 and bfloat16 matrix products, the plain
+    baseline then the package's training path, the default recipe when `recipe_dir` is given (it trains there), and
+    inference on the checkpoint in the run folder `predictor` (or the one the recipe just wrote)."""
     device = get_device("auto")
     config = TrainConfig()
     flop = flops_per_image(config)
     result = {"framework": "pytorch", "device": str(device), "threads": torch.get_num_threads(),
               "versions": {"torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": np.__version__},
-              "flop_per_image": flop, "matmul": torch_matmul(s, device)}
-    print(f"[pytorch] float32 matmul: {result['matmul']['gflops']:.1f} GFLOP/s; {flop['training_flop'] / 1e6:.2f} MFLOP per training image", flush=True)
+              "flop_per_image": flop, "matmuls": {a: torch_matmul(s, device, a) for a in MATMUL_DTYPES}}
+    print("[pytorch] matmul: " + ", ".join(f"{a} {m['gflops']:.1f} GFLOP/s" for a, m in result["matmuls"].items())
+          + f"; {flop['training_flop'] / 1e6:.2f} MFLOP per training image", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         result["baseline"] = time_plain_training(s, device, torchvision_root(Path(tmp), s.data_dir), flop["training_flop"])
     print(f"[pytorch] baseline: {result['baseline']['images_per_second']:.0f} images/s", flush=True)
     result["package"] = time_package_training(s, device, flop["training_flop"])
     print(f"[pytorch] package: {result['package']['images_per_second']:.0f} images/s", flush=True)
-    result["recipe"], result["inference"] = recipe_and_inference(s, device)
+    if recipe_dir: result["recipe"], predictor = recipe(s, device, recipe_dir); result["recipe_run_dir"] = predictor
+    if recipe_dir and s.mode == "full": result["short_recipe"] = recipe(s, device, str(Path(recipe_dir) / "short"), bc.SHORT_RECIPE)[0]
+    if predictor:
+        result["inference"] = inference(s, predictor)
+        print(f"[pytorch] predict: {result['inference']['images_per_second']:.0f} images/s, "
+              f"one image {result['inference']['single_median_ms']:.2f} ms", flush=True)
     return result

@@ -1,4 +1,4 @@
-"""TensorFlow/Keras measurements: the plain tutorial baseline, the package's training path, the default recipe and inference.
+"""TensorFlow/Keras measurements: matrix products, the plain tutorial baseline, the package's training path, the default recipe and inference.
 
 The baseline and the package run in separate processes: whether TensorFlow uses oneDNN is fixed when it is imported, and
 the package switches it on, whereas a plain script gets TensorFlow's own default (see `run.py`).
@@ -6,8 +6,8 @@ the package switches it on, whereas a plain script gets TensorFlow's own default
 from __future__ import annotations
 
 import math
-import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -42,10 +42,13 @@ def forward_macs(model: keras.Model) -> int:
     return macs
 
 
-def tf_matmul(s: bc.Settings) -> dict:
-    "GFLOP/s of a float32 matrix product with `tf.linalg.matmul` (eager, synchronous on the CPU)."
-    a, b = (tf.random.normal((s.matmul_size, s.matmul_size)) for _ in range(2))
-    return bc.matmul_gflops(lambda: tf.linalg.matmul(a, b), s.matmul_size, s.matmul_repeats)
+MATMUL_DTYPES = {"float32": tf.float32, "bfloat16": tf.bfloat16}
+
+
+def tf_matmul(s: bc.Settings, arithmetic: str = "float32") -> dict:
+    "GFLOP/s of a matrix product with `tf.linalg.matmul` in `arithmetic` (`'float32'` or `'bfloat16'`; eager, synchronous on the CPU)."
+    a, b = (tf.cast(tf.random.normal((s.matmul_size, s.matmul_size)), MATMUL_DTYPES[arithmetic]) for _ in range(2))
+    return {**bc.matmul_gflops(lambda: tf.linalg.matmul(a, b), s.matmul_size, s.matmul_repeats), "arithmetic": arithmetic}
 
 
 class StepClock(keras.callbacks.Callback):
@@ -110,15 +113,18 @@ def test_scorer(config: TrainConfig):
     return lambda model: evaluate(model, dataset)["accuracy"]
 
 
-def recipe_and_inference(s: bc.Settings) -> tuple[dict, dict]:
-    "Run the default recipe (shortened in quick mode), then time inference with the checkpoint it wrote."
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides = {"epochs": s.recipe_epochs} if s.recipe_epochs else {}
-        config = TrainConfig(artifacts_dir=tmp, progress=False, data_dir=s.data_dir, **overrides)
-        metrics, recipe = bc.run_recipe(train_module, config, test_scorer(config))
-        images, labels = splits_for(config)["test"]
-        inference = bc.measure_inference(load_predictor(metrics["run_dir"]), images, labels, s)
-    return recipe, inference
+def recipe(s: bc.Settings, artifacts_dir: str, changes: dict | None = None) -> tuple[dict, str]:
+    "Run the default recipe (shortened in quick mode), or the default config with `changes`, into `artifacts_dir`; (its summary, the run folder holding its checkpoint)."
+    overrides = changes or ({"epochs": s.recipe_epochs} if s.recipe_epochs else {})
+    config = TrainConfig(artifacts_dir=artifacts_dir, progress=False, data_dir=s.data_dir, **overrides)
+    metrics, summary = bc.run_recipe(train_module, config, test_scorer(config))
+    return summary, str(metrics["run_dir"])
+
+
+def inference(s: bc.Settings, run_dir: str) -> dict:
+    "Batch and single-image timings of `load_predictor(run_dir).predict` on the test images."
+    images, labels = splits_for(TrainConfig(data_dir=s.data_dir))["test"]
+    return bc.measure_inference(load_predictor(run_dir), images, labels, s)
 
 
 def describe() -> dict:
@@ -142,12 +148,20 @@ def run_baseline(s: bc.Settings) -> dict:
     return result
 
 
-def run(s: bc.Settings) -> dict:
-    "Every measurement of the package's TensorFlow track, as a JSON-ready dict."
+def run(s: bc.Settings, recipe_dir: str | None = None, predictor: str | None = None) -> dict:
+    """One round of the measurements of the package's TensorFlow track, as a JSON-ready dict: the float32 and bfloat16
+    matrix products, the package's training path, the default recipe when `recipe_dir` is given (it trains there), and
+    inference on the checkpoint in the run folder `predictor` (or the one the recipe just wrote)."""
     flop = flops_per_image()
-    result = {**describe(), "flop_per_image": flop, "matmul": tf_matmul(s)}
-    print(f"[tensorflow] float32 matmul: {result['matmul']['gflops']:.1f} GFLOP/s (oneDNN {result['onednn']})", flush=True)
+    result = {**describe(), "flop_per_image": flop, "matmuls": {a: tf_matmul(s, a) for a in MATMUL_DTYPES}}
+    print("[tensorflow] matmul: " + ", ".join(f"{a} {m['gflops']:.1f} GFLOP/s" for a, m in result["matmuls"].items())
+          + f" (oneDNN {result['onednn']})", flush=True)
     result["package"] = time_package_training(s, flop["training_flop"])
     print(f"[tensorflow] package: {result['package']['images_per_second']:.0f} images/s", flush=True)
-    result["recipe"], result["inference"] = recipe_and_inference(s)
+    if recipe_dir: result["recipe"], predictor = recipe(s, recipe_dir); result["recipe_run_dir"] = predictor
+    if recipe_dir and s.mode == "full": result["short_recipe"] = recipe(s, str(Path(recipe_dir) / "short"), bc.SHORT_RECIPE)[0]
+    if predictor:
+        result["inference"] = inference(s, predictor)
+        print(f"[tensorflow] predict: {result['inference']['images_per_second']:.0f} images/s, "
+              f"one image {result['inference']['single_median_ms']:.2f} ms", flush=True)
     return result

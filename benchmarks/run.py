@@ -1,11 +1,16 @@
 """Benchmark both frameworks against the plain tutorial baselines, in one run, and write the tables.
 
-    python benchmarks/run.py            # full mode: what README and the docs quote
-    python benchmarks/run.py --quick    # a few minutes: short timings, a one-epoch recipe
+    python benchmarks/run.py                        # full mode: what README and the docs quote
+    python benchmarks/run.py --quick                # a few minutes: short timings, a one-epoch recipe
+    python benchmarks/run.py --compare OLD.json     # then print the change of each headline figure against OLD.json
+    python benchmarks/run.py --compare OLD.json --against NEW.json   # compare two saved results, measuring nothing
 
-Each framework is measured in its own subprocess (`--worker`), one after the other, so that TensorFlow's oneDNN
-setting and thread pools never meet PyTorch's. The TensorFlow baseline has a process of its own as well: it imports
-TensorFlow before the package does and so runs with TensorFlow's own oneDNN default, as a plain script would.
+Each framework is measured in its own subprocess (`--worker`), so that TensorFlow's oneDNN setting and thread pools
+never meet PyTorch's. The TensorFlow baseline has a process of its own as well: it imports TensorFlow before the package
+does and so runs with TensorFlow's own oneDNN default, as a plain script would. The workers run in rounds (`--repeats`,
+3 by default), each round running every worker once, so that the measurements of one figure are interleaved with the
+others' rather than taken one after another; the default recipe trains once per framework, in the first round, and
+every round times inference on the checkpoint it wrote.
 """
 from __future__ import annotations
 
@@ -29,37 +34,55 @@ import bench_common as bc
 import bench_report
 
 WORKERS = ("pytorch", "tensorflow_baseline", "tensorflow")
+RECIPE_WORKERS = ("pytorch", "tensorflow")
 DEFAULT_OUT = {"full": HERE / "results", "quick": HERE / "out" / "quick"}
 
 
-def run_worker(name: str, s: bc.Settings) -> dict:
-    "The measurements of one worker, in this process."
+def run_worker(name: str, s: bc.Settings, recipe_dir: str | None = None, predictor: str | None = None) -> dict:
+    "One round of the measurements of one worker, in this process; the recipe trains into `recipe_dir` when it is given."
     if name == "pytorch":
         import bench_pytorch
-        return bench_pytorch.run(s)
+        return bench_pytorch.run(s, recipe_dir, predictor)
     if name == "tensorflow_baseline":
         import tensorflow  # noqa: F401  (before the package, which would switch oneDNN on: TensorFlow's default, as a plain script has it)
         import bench_tensorflow
         return bench_tensorflow.run_baseline(s)
     if name == "tensorflow":
         import bench_tensorflow
-        return bench_tensorflow.run(s)
+        return bench_tensorflow.run(s, recipe_dir, predictor)
     raise ValueError(f"unknown worker {name!r}")
 
 
-def spawn_worker(name: str, args: argparse.Namespace, folder: Path) -> dict:
-    "Run one worker in a subprocess and return what it measured, or the reason it failed."
-    result = folder / f"{name}.json"
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--result", str(result)]
+def spawn_worker(name: str, args: argparse.Namespace, folder: Path, round_: int, predictor: str | None = None) -> dict:
+    """Run one round of one worker in a subprocess and return what it measured, or the reason it failed. In the first
+    round the recipe trains into a folder of `folder`, which outlives the round; later rounds get its run folder as `predictor`."""
+    result = folder / f"{name}_{round_}.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--result", str(result), "--repeats", str(args.repeats)]
     if args.quick: command.append("--quick")
     if args.data_dir: command += ["--data-dir", args.data_dir]
-    print(f"== {name} ==", flush=True)
+    if round_ == 1 and name in RECIPE_WORKERS: command += ["--recipe-dir", str(folder / f"{name}_recipe")]
+    elif predictor: command += ["--predictor", predictor]
+    print(f"== {name}, round {round_} of {args.repeats} ==", flush=True)
     if args.wait_idle: wait_until_idle(args.wait_idle)
     before = cpu_snapshot()
     done = subprocess.run(command, cwd=HERE.parent)
     contention = other_cpu_share(before, cpu_snapshot())
-    if done.returncode != 0 or not result.is_file(): return {"error": f"worker exited with code {done.returncode}", "contention": contention}
-    return {**json.loads(result.read_text(encoding="utf-8")), "contention": contention}
+    if done.returncode != 0 or not result.is_file():
+        return {"error": f"worker exited with code {done.returncode}", "round": round_, "contention": contention}
+    return {**json.loads(result.read_text(encoding="utf-8")), "round": round_, "contention": contention}
+
+
+def run_rounds(args: argparse.Namespace) -> dict:
+    "`{worker: [its result in each round]}`: round after round, every chosen worker once per round, in the order of `WORKERS`."
+    chosen = [name for name in WORKERS if name in args.only]
+    workers, predictors = {name: [] for name in chosen}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(1, args.repeats + 1):
+            for name in chosen:
+                result = spawn_worker(name, args, Path(tmp), round_, predictors.get(name))
+                if result.get("recipe_run_dir"): predictors[name] = result["recipe_run_dir"]
+                workers[name].append(result)
+    return workers
 
 
 def cpu_snapshot() -> dict:
@@ -108,17 +131,25 @@ def git_commit() -> str | None:
 def versions(workers: dict) -> dict:
     "Python and the library versions the workers report."
     found = {"python": platform.python_version()}
-    for w in workers.values(): found.update(w.get("versions", {}))
+    for rounds in workers.values():
+        for r in rounds: found.update(r.get("versions", {}))
     return found
 
 
 def record_of(args: argparse.Namespace, s: bc.Settings, workers: dict) -> dict:
-    "The whole result of a run: context, settings, raw measurements and summary."
+    "The whole result of a run: context, the CPU and its peak, settings, every round's measurements and the summary."
     from cnn_tutorial.common.utils import machine_description
+    cpu = bc.machine_peak()
     return {"mode": s.mode, "command": " ".join(["python", *map(shlex.quote, sys.argv)]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine_description(),
-            "cpu_count": os.cpu_count(), "commit": git_commit(), "versions": versions(workers), "settings": s.to_dict(),
-            "summary": bench_report.summarise(workers, s.mode), "workers": workers}
+            "cpu_count": os.cpu_count(), "cpu": cpu, "commit": git_commit(), "versions": versions(workers), "settings": s.to_dict(),
+            "summary": bench_report.summarise(workers, s.mode, cpu["peak"]), "workers": workers}
+
+
+def load_record(path: Path) -> dict:
+    "A results.json, of this format or of the older one (one result per worker, which reads as a single round)."
+    try: return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e: raise SystemExit(f"cannot read the results file {path}: {e}")
 
 
 def write_outputs(record: dict, out: Path) -> str:
@@ -138,28 +169,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="folder for results.json and results.md (default: benchmarks/results, "
                                             "benchmarks/out/quick with --quick)")
     p.add_argument("--only", nargs="+", choices=WORKERS, default=list(WORKERS), help="measure only these workers")
+    p.add_argument("--repeats", type=positive, default=3, metavar="N",
+                   help="rounds: each worker measures each of its timings once per round, the workers interleaved (default: 3)")
     p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                   help="before each worker, wait up to SECONDS for other processes to leave the CPU idle (default: 0, no wait)")
+                   help="before each worker of each round, wait up to SECONDS for other processes to leave the CPU idle (default: 0, no wait)")
+    p.add_argument("--compare", type=Path, metavar="OLD.json",
+                   help="after the run, print each headline figure against those of OLD.json (an older results.json)")
+    p.add_argument("--against", type=Path, metavar="NEW.json",
+                   help="with --compare: compare OLD.json with this saved results file instead of measuring")
     p.add_argument("--data-dir", default="", help="folder holding the Fashion-MNIST IDX files (default: the package's search)")
     p.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    p.add_argument("--recipe-dir", help=argparse.SUPPRESS)
+    p.add_argument("--predictor", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.against and not args.compare: p.error("--against needs --compare OLD.json")
+    return args
+
+
+def positive(text: str) -> int:
+    "An integer of at least 1, for argparse."
+    value = int(text)
+    if value < 1: raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     "Run the benchmark, or one worker of it."
     args = parse_args(argv)
-    s = bc.settings_for(args.quick, args.data_dir)
+    if args.against:
+        print(bench_report.comparison_markdown(load_record(args.compare), load_record(args.against), str(args.compare), str(args.against)))
+        return 0
+    old = load_record(args.compare) if args.compare else None  # read before measuring: a bad path fails at once
+    s = bc.settings_for(args.quick, args.data_dir, args.repeats)
     if args.worker:
         from cnn_tutorial.common.utils import write_json
-        write_json(args.result, {**run_worker(args.worker, s), "settings": s.to_dict()})
+        write_json(args.result, {**run_worker(args.worker, s, args.recipe_dir, args.predictor), "settings": s.to_dict()})
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        workers = {name: spawn_worker(name, args, Path(tmp)) for name in WORKERS if name in args.only}
+    workers = run_rounds(args)
     out = args.out or DEFAULT_OUT[s.mode]
-    print(write_outputs(record_of(args, s, workers), out))
+    record = record_of(args, s, workers)
+    print(write_outputs(record, out))
     print(f"written: {out / 'results.json'}, {out / 'results.md'}")
-    return 0 if not any("error" in w for w in workers.values()) else 1
+    if old is not None: print("\n" + bench_report.comparison_markdown(old, record, str(args.compare), str(out / "results.json")))
+    return 0 if not any("error" in r for rounds in workers.values() for r in rounds) else 1
 
 
 if __name__ == "__main__": sys.exit(main())

@@ -90,6 +90,7 @@ def tensorflow_variants(timed_images: int) -> list[dict]:
     from cnn_tutorial.tensorflow.data import make_dataset, steps_per_epoch
     from cnn_tutorial.tensorflow.engine import compile_model, one_cycle_schedule
     from cnn_tutorial.tensorflow.model import build_model
+    import cnn_tutorial.tensorflow.model as tf_model
     import bench_tensorflow
 
     config = TrainConfig(progress=False)
@@ -98,26 +99,31 @@ def tensorflow_variants(timed_images: int) -> list[dict]:
     native = precision_policy("auto", get_device("auto"))
     settings = bc.Settings("variants", timed_images=timed_images)
 
-    def measure(batch_size: int, policy: str, jit: bool = False, steps_per_execution: int = 1) -> dict:
+    def measure(batch_size: int, policy: str, jit: bool = False, steps_per_execution: int = 1, keras_batch_norm: bool = False) -> dict:
         keras.utils.set_random_seed(config.seed)
         steps = steps_per_epoch(len(labels), batch_size)
         train = make_dataset(images, labels, batch_size, shuffle=True, seed=config.seed, flip=config.flip, epochs=config.epochs)
-        model = compile_model(build_model(config, dtype=policy), config, one_cycle_schedule(config, steps))
+        fused = tf_model.BatchNormalization
+        if keras_batch_norm: tf_model.BatchNormalization = keras.layers.BatchNormalization  # Keras's own layer, unfused
+        try: model = compile_model(build_model(config, dtype=policy), config, one_cycle_schedule(config, steps))
+        finally: tf_model.BatchNormalization = fused
         model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], jit_compile=jit,
                       steps_per_execution=steps_per_execution)
         start = time.perf_counter()
         result = bench_tensorflow.time_fit(model, train, batch_size, settings, flop)
         return {**result, "wall_seconds": time.perf_counter() - start}
 
-    cases = [("float32", 128, "float32", False, 1), ("mixed bfloat16", 128, "mixed_bfloat16", False, 1),
-             ("mixed bfloat16", 256, "mixed_bfloat16", False, 1), ("float32", 256, "float32", False, 1),
-             ("float32, `steps_per_execution=20`", 128, "float32", False, 20),
-             ("mixed bfloat16, `steps_per_execution=20`", 128, "mixed_bfloat16", False, 20),
-             ("float32, XLA (`jit_compile=True`)", 128, "float32", True, 1)]
+    cases = [("float32", 128, "float32", False, 1, False), ("mixed bfloat16", 128, "mixed_bfloat16", False, 1, False),
+             ("mixed bfloat16, Keras's own (unfused) `BatchNormalization`", 128, "mixed_bfloat16", False, 1, True),
+             ("float32, Keras's own (unfused) `BatchNormalization`", 128, "float32", False, 1, True),
+             ("mixed bfloat16", 256, "mixed_bfloat16", False, 1, False), ("float32", 256, "float32", False, 1, False),
+             ("mixed bfloat16, `steps_per_execution=20`", 128, "mixed_bfloat16", False, 20, False),
+             ("float32, XLA (`jit_compile=True`)", 128, "float32", True, 1, False),
+             ("mixed bfloat16, XLA (`jit_compile=True`)", 128, "mixed_bfloat16", True, 1, False)]
     rows = []
-    for name, batch, policy, jit, per_call in cases:
-        rows.append({"framework": "tensorflow", "variant": name, "batch_size": batch, **measure(batch, policy, jit, per_call),
-                     "default": batch == config.batch_size and policy == native and not jit and per_call == 1})
+    for name, batch, policy, jit, per_call, keras_bn in cases:
+        rows.append({"framework": "tensorflow", "variant": name, "batch_size": batch, **measure(batch, policy, jit, per_call, keras_bn),
+                     "default": batch == config.batch_size and policy == native and not jit and per_call == 1 and not keras_bn})
         print(f"[tensorflow] {name}, batch {batch}: {rows[-1]['images_per_second']:,.0f} images/s", flush=True)
     return rows
 
