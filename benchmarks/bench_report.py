@@ -212,7 +212,7 @@ def targets(w: dict, rows: list[dict], inference: list[dict], mode: str) -> list
         elif mode == "quick": out.append(target(name, f"{reached['seconds']:.0f} s (epoch {reached['epoch']})" if reached else "not reached",
                                                 None, f"quick mode: a {recipe['epochs_requested']}-epoch recipe"))
         elif reached: out.append(target(name, f"{reached['seconds']:.0f} s (epoch {reached['epoch']})", reached["seconds"] <= TARGETS["seconds_to_target"],
-                                        f"the {by}"))
+                                        f"the {by} recipe"))
         else: out.append(target(name, "not reached", False))
     for fw in FRAMEWORKS:
         final, limit = get(recipe_of(w, fw), "final_test_accuracy"), TARGETS["final_accuracy"][fw]
@@ -275,8 +275,8 @@ def peak_section(cpu: dict | None) -> list[str]:
                     f"({', '.join(cpu.get('flags') or []) or 'none of those the rules use'}), assuming two vector pipes per core: "
                     "AVX2 + FMA 32 float32 (2 FMA pipes × 8 lanes × 2), AVX-512F 64 float32, AVX512-BF16 128 bfloat16 (`vdpbf16ps`, "
                     "2 pipes), AMX-BF16 1,024 bfloat16 (Intel's figure for the AMX tile unit); without bfloat16 instructions, "
-                    "bfloat16 at the float32 rate. Wide vector and AMX code often runs below the nominal clock, so the peak is an "
-                    "upper bound.", ""]
+                    "bfloat16 at the float32 rate. The clock is the one the guest is told: cores that boost above it under load can "
+                    "exceed this peak (a product above 100% says so), and wide vector and AMX code can run below it.", ""]
 
 
 def matmul_section(summary: dict, settings: dict) -> list[str]:
