@@ -1,6 +1,6 @@
 """Make the reference runs: execute the guided-run notebooks for real (full default training), saving their outputs
-in the notebooks and their artifacts in artifacts/<framework>_<model>. On a 2-core CPU the CNN takes about 3 and 4
-minutes, the residual network about 15 and 30 minutes (PyTorch, TensorFlow).
+in the notebooks and their artifacts in artifacts/<framework>_<model>. On a 2-core CPU the CNN takes about 3 minutes in
+each framework, the residual network about 13 and 16 minutes (PyTorch, TensorFlow).
 Usage: python scripts/reference_run.py [RUN ...], RUN one of cnn_pytorch, cnn_tensorflow, resnet_pytorch,
 resnet_tensorflow (default: all four)"""
 import os
