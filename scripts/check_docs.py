@@ -16,11 +16,13 @@ NBS = ROOT / "nbs"
 
 
 def process_notebooks():
-    "Run nbdev's docs processing (what `nbdev_proc_nbs` does, without installing Quarto); it raises on a broken page."
+    """Run nbdev's docs processing (what `nbdev_proc_nbs` does, without installing Quarto); it raises on a broken page.
+    The notebooks are named relative to `nbs/`: nbdev skips every path with a part that starts with a dot, and would
+    otherwise skip them all in a clone under a hidden folder (`~/.cache/...`)."""
     from nbdev.quarto import nbdev_sidebar, refresh_quarto_yml
     from nbdev.serve import proc_nbs
     os.chdir(NBS)
-    refresh_quarto_yml(); nbdev_sidebar.__wrapped__(); proc_nbs()
+    refresh_quarto_yml(); nbdev_sidebar.__wrapped__(); proc_nbs(path=".")
 
 
 def notebooks():

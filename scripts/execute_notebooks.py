@@ -15,8 +15,10 @@ makes. `--check` verifies them against the committed artifacts instead.
 Training in mixed bfloat16 rounds differently on different processors (AMX tiles, AVX-512 BF16 instructions, vendors'
 libraries), and a few steps of training turn the last bit into the third digit. So `nbs/_outputs_made_on.json` records,
 for each page, the processor traits its outputs were made with. `--check` on a processor with the same traits compares
-every character (timings aside); on another it compares the outputs with their numbers masked: the same cells, lines,
-words and figures.
+every character (timings aside); on another it compares the outputs with their numbers and the facts of the processor
+masked (the arithmetic a run trains in, `mixed bfloat16` or `float32`, whether bfloat16 is native, the device): the same
+cells, lines, words and figures. `CNN_TUTORIAL_CPUINFO=tests/cpuinfo/float32` (or `.../bfloat16`) makes the package and
+this check read that file instead of /proc/cpuinfo, so a machine of one kind proves the pages on the other.
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cnn_tutorial.common.utils import cpuinfo_path  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
 FULL_RUN_PAGES = {f"guided/{model}_{framework}.ipynb": f"{framework}_{model}"
@@ -50,8 +55,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def processor_traits() -> str:
-    "The processor's vendor and the vector and matrix extensions that decide how its arithmetic rounds (no model name)."
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    "The processor's vendor and the vector and matrix extensions that decide how its arithmetic rounds (no model name), read from `cpuinfo_path()`."
+    info = cpuinfo_path().read_text() if cpuinfo_path().exists() else ""
     vendor = re.search(r"^vendor_id\s*:\s*(\S+)", info, re.M)
     flags = re.search(r"^flags\s*:\s*(.*)$", info, re.M)
     present = set(flags.group(1).split()) if flags else set()
@@ -155,11 +160,22 @@ TIMING = [
 
 
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+PROCESSOR_FACTS = [  # what a page's outputs say about the processor that made them, masked with the numbers
+    (re.compile(r"\btorch\.bfloat16\b|\bmixed[ _]bfloat16\b|\bbfloat16\b|\bfloat32\b"), "<arithmetic>"),
+    (re.compile(r"(\bnative\W{1,4})(?:True|False)\b"), r"\1<bool>"),
+    (re.compile(r"\b(?:cpu|cuda(?::\d+)?|mps)\b|/(?:CPU|GPU):\d+"), "<device>"),
+]
+
+
+def without_processor_facts(line: str) -> str:
+    "`line` with the facts that depend on the processor masked: the arithmetic, whether bfloat16 is native, the device."
+    for pattern, repl in PROCESSOR_FACTS: line = pattern.sub(repl, line)
+    return line
 
 
 def without_numbers(lines: list[str]) -> list[str]:
-    "Output lines with every number masked and runs of spaces made one (a column's padding follows its numbers' widths)."
-    return [re.sub(r" +", " ", NUMBER.sub("<n>", line)) for line in lines]
+    "Output lines with every number and processor fact masked and runs of spaces made one (a column's padding follows its numbers' widths)."
+    return [re.sub(r" +", " ", NUMBER.sub("<n>", without_processor_facts(line))) for line in lines]
 
 
 def without_timings(text: str) -> str:

@@ -135,3 +135,21 @@ def test_no_outputs_check_can_fail():
     assert code_without_outputs(nb) == 0
     nb.cells.append(nbformat.v4.new_code_cell("2", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"})]))
     assert code_without_outputs(nb) == 0
+
+
+def test_preview_builds_in_a_clone_under_a_hidden_folder(tmp_path):
+    "A clone inside a folder whose name starts with a dot (`~/.cache/...`) builds every page of the preview."
+    import shutil
+    import subprocess
+    clone = tmp_path / ".cache" / "cnn_tutorial"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    for name in files:  # the working tree as a clone of it would hold it, uncommitted changes included
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    done = subprocess.run([sys.executable, "scripts/preview_docs.py"], cwd=clone, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    built = {p.relative_to(clone / "_preview").as_posix() for p in (clone / "_preview").rglob("*.html")
+             if "mathjax" not in p.parts}
+    assert built == {preview_docs.page_url(page) for page in PAGES}, built

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
 import math
 import os
 from dataclasses import dataclass, field, fields
@@ -17,9 +19,9 @@ from .registry import DATASETS, MODEL_FAMILIES
 
 # %% auto #0
 __all__ = ['FRAMEWORKS', 'DEVICES', 'POOLINGS', 'PRECISIONS', 'EVAL_BATCH_SIZE', 'FIELDS_ADDED_LATER', 'RUN_ENVIRONMENT_FIELDS',
-           'WARMUP_SHARE', 'START_DIVISOR', 'END_DIVISOR', 'ADAM_BETA1', 'TrainConfig', 'validate_config',
-           'check_resume_config', 'one_cycle_learning_rate', 'add_config_arguments', 'config_from_args',
-           'family_defaults', 'is_test_run', 'notebook_config']
+           'WARMUP_SHARE', 'START_DIVISOR', 'END_DIVISOR', 'ADAM_BETA1', 'RECIPE_CURVE_STEPS', 'TrainConfig',
+           'validate_config', 'check_resume_config', 'one_cycle_learning_rate', 'training_recipe', 'recipe_fingerprint',
+           'add_config_arguments', 'config_from_args', 'family_defaults', 'is_test_run', 'notebook_config']
 
 # %% ../../nbs/common/00_config.ipynb #173e71cc
 FRAMEWORKS = ("pytorch", "tensorflow")
@@ -151,6 +153,21 @@ def one_cycle_learning_rate(step: int, total_steps: int, peak: float) -> float:
     if step < warmup: start, end, progress = peak / START_DIVISOR, peak, step / warmup
     else: start, end, progress = peak, peak / END_DIVISOR, (step - warmup) / max(total_steps - 1 - warmup, 1)
     return end + (start - end) * (1 + math.cos(math.pi * min(progress, 1.0))) / 2
+
+# %% ../../nbs/common/00_config.ipynb #recipe0002cm
+RECIPE_CURVE_STEPS = 1000  # the learning-rate curve enters the recipe sampled at this many steps
+
+
+def training_recipe(config: TrainConfig) -> dict:
+    "What a run of `config` learns from: the fields that change training, Adam's β₁ and the learning-rate curve."
+    trained = {k: v for k, v in config.to_dict().items() if k not in RUN_ENVIRONMENT_FIELDS}
+    curve = [float(f"{one_cycle_learning_rate(s, RECIPE_CURVE_STEPS, config.learning_rate):.10g}") for s in range(RECIPE_CURVE_STEPS)]
+    return {"config": trained, "adam_beta1": ADAM_BETA1, "learning_rate_curve": curve}
+
+
+def recipe_fingerprint(config: TrainConfig) -> str:
+    "A 16-digit digest of `training_recipe(config)`: runs with the same fingerprint were trained the same way."
+    return hashlib.sha256(json.dumps(training_recipe(config), sort_keys=True).encode()).hexdigest()[:16]
 
 # %% ../../nbs/common/00_config.ipynb #5289f2a9
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:

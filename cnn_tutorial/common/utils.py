@@ -24,10 +24,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['WRITE_FAILURE', 'FULL_DISK_BYTES', 'HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'BFLOAT16_CPU_FLAGS',
-           'seed_python_and_numpy', 'Timer', 'ArtifactWriteError', 'atomic_path', 'atomic_write', 'write_json',
-           'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix', 'per_class_accuracy', 'most_confused',
-           'filtered_native_stderr', 'write_history', 'read_history', 'write_metrics', 'read_metrics',
-           'machine_description', 'cpu_supports_bfloat16']
+           'CPUINFO_ENV', 'seed_python_and_numpy', 'Timer', 'ArtifactWriteError', 'atomic_path', 'atomic_write',
+           'write_json', 'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix', 'per_class_accuracy',
+           'most_confused', 'filtered_native_stderr', 'write_history', 'read_history', 'write_metrics', 'read_metrics',
+           'machine_description', 'cpuinfo_path', 'cpu_supports_bfloat16']
 
 # %% ../../nbs/common/01_utils.ipynb #59fa01b8
 def seed_python_and_numpy(seed: int) -> None:
@@ -261,11 +261,17 @@ def machine_description() -> str:
 
 
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+CPUINFO_ENV = "CNN_TUTORIAL_CPUINFO"  # names a cpuinfo file to read instead of /proc/cpuinfo: runs as on that processor
 
 
-def cpu_supports_bfloat16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
-    "True when this CPU computes bfloat16 natively (Linux `cpuinfo` flags `avx512_bf16` or `amx_bf16`), so mixed precision speeds training up."
+def cpuinfo_path() -> Path:
+    "The file the processor's flags are read from: `$CNN_TUTORIAL_CPUINFO` when it is set, else `/proc/cpuinfo`."
+    return Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
+
+
+def cpu_supports_bfloat16(cpuinfo: str | os.PathLike | None = None) -> bool:
+    "True when this CPU computes bfloat16 natively (`cpuinfo` flags `avx512_bf16` or `amx_bf16`), so mixed precision speeds training up."
     with contextlib.suppress(OSError):
-        for line in Path(cpuinfo).read_text().splitlines():
+        for line in Path(cpuinfo or cpuinfo_path()).read_text().splitlines():
             if line.startswith("flags"): return any(flag in line.split() for flag in BFLOAT16_CPU_FLAGS)
     return False
