@@ -29,7 +29,6 @@ import csv
 import difflib
 import json
 import os
-import platform
 import re
 import struct
 import sys
@@ -42,25 +41,15 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from cnn_tutorial.common.utils import cpuinfo_path  # noqa: E402
+from cnn_tutorial.common.utils import processor_traits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
 FULL_RUN_PAGES = {f"guided/{model}_{framework}.ipynb": f"{framework}_{model}"
                   for model in ("cnn", "resnet") for framework in ("pytorch", "tensorflow")}
 MADE_ON = NBS / "_outputs_made_on.json"
-ARITHMETIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the traits that change how a result rounds
 CELL_TIMEOUT = 900
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def processor_traits() -> str:
-    "The processor's vendor and the vector and matrix extensions that decide how its arithmetic rounds (no model name), read from `cpuinfo_path()`."
-    info = cpuinfo_path().read_text() if cpuinfo_path().exists() else ""
-    vendor = re.search(r"^vendor_id\s*:\s*(\S+)", info, re.M)
-    flags = re.search(r"^flags\s*:\s*(.*)$", info, re.M)
-    present = set(flags.group(1).split()) if flags else set()
-    return " ".join([vendor.group(1) if vendor else platform.machine(), *[f for f in ARITHMETIC_FLAGS if f in present]])
 
 
 def read_made_on() -> dict[str, str]:
@@ -161,7 +150,7 @@ TIMING = [
 
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 PROCESSOR_FACTS = [  # what a page's outputs say about the processor that made them, masked with the numbers
-    (re.compile(r"\btorch\.bfloat16\b|\bmixed[ _]bfloat16\b|\bbfloat16\b|\bfloat32\b"), "<arithmetic>"),
+    (re.compile(r"\b(?:torch\.|mixed[ _])?bfloat16\b|\bfloat32\b"), "<arithmetic>"),
     (re.compile(r"(\bnative\W{1,4})(?:True|False)\b"), r"\1<bool>"),
     (re.compile(r"\b(?:cpu|cuda(?::\d+)?|mps)\b|/(?:CPU|GPU):\d+"), "<device>"),
 ]
@@ -174,7 +163,7 @@ def without_processor_facts(line: str) -> str:
 
 
 def without_numbers(lines: list[str]) -> list[str]:
-    "Output lines with every number and processor fact masked and runs of spaces made one (a column's padding follows its numbers' widths)."
+    "Output lines with numbers and processor facts masked, runs of spaces made one (padding follows the numbers' widths)."
     return [re.sub(r" +", " ", NUMBER.sub("<n>", without_processor_facts(line))) for line in lines]
 
 

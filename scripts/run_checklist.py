@@ -14,6 +14,11 @@ page reads. The file is rewritten after every run: an interrupted invocation los
 the next one skips every result already complete (unless `--force`), collects a run that finished but was not yet
 collected, and resumes an interrupted run after its last complete epoch.
 
+Each run records the package commit it was trained with (and whether the clone had changes), the fingerprint of its
+recipe (`recipe_fingerprint`: the resolved configuration and the learning-rate curve), the processor and the date. A
+run or a record made with another recipe than today's is not complete: the next invocation trains it again, and
+`--only NAME --framework FRAMEWORK` reruns one entry.
+
 An experiment on a data set that is not on the machine (MNIST, CIFAR-10) is recorded as not run, with the reason; it
 runs wherever its files are found (`$CNN_TUTORIAL_DATA`, the cache, /usr/share/datasets), or with `--download`.
 """
@@ -36,12 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package, also when it is not installed
 
 from cnn_tutorial.common.cli import train_parser  # noqa: E402
-from cnn_tutorial.common.config import FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, TrainConfig, config_from_args  # noqa: E402
+from cnn_tutorial.common.config import (FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, TrainConfig, config_from_args,  # noqa: E402
+                                        recipe_fingerprint)
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
 from cnn_tutorial.common.report import LAST_STATE_NAMES  # noqa: E402
-from cnn_tutorial.common.utils import machine_description, read_history, read_json  # noqa: E402
+from cnn_tutorial.common.utils import (machine_description, processor_traits, read_history, read_json,  # noqa: E402
+                                       write_json)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every run records its recipe fingerprint, the package commit and the processor
+RECIPE_MARKER = "recipe.json"  # written into a run's folder before it trains: which recipe and commit it belongs to
 DEFAULT_OUT = ROOT / "artifacts" / "checklist" / "results.json"
 DEFAULT_RUNS = ROOT / "runs" / "checklist"
 BASELINE = "baseline"
@@ -120,6 +128,29 @@ def intended_config(options: list[str]) -> dict:
     return config_from_args(train_parser().parse_args(options)).to_dict()
 
 
+def intended_recipe(options: list[str]) -> str:
+    "The recipe fingerprint of the run `cnn_train options` would make (see `recipe_fingerprint`)."
+    return recipe_fingerprint(config_from_args(train_parser().parse_args(options)))
+
+
+def package_commit() -> dict:
+    "The commit of the package that runs, and whether its tracked files differ from it (None outside a git clone)."
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    try: return dict(commit=git("rev-parse", "HEAD"), dirty=bool(git("status", "--porcelain", "--untracked-files=no")))
+    except (OSError, subprocess.CalledProcessError): return dict(commit=None, dirty=None)
+
+
+def processor() -> dict:
+    "The processor a run trains on: its description, and the traits that decide how its arithmetic rounds."
+    return dict(description=machine_description(), traits=processor_traits())
+
+
+def read_marker(run_dir: Path) -> dict:
+    "The recipe marker in `run_dir` ({} when there is none or it cannot be read)."
+    try: return read_json(run_dir / RECIPE_MARKER)
+    except (OSError, ValueError): return {}
+
+
 def shared_runs(experiments=CHECKLIST, epochs: int = 5) -> dict[str, str]:
     "Experiments whose runs in both frameworks are those of an earlier experiment: {name: earlier name}."
     seen, same = {}, {}
@@ -190,8 +221,11 @@ def missing_data(config: dict, download: bool) -> str | None:
             f"wherever its files are found, or with --download where there is internet access)")
 
 
-def run_state(run_dir: Path, framework: str, intended: dict) -> str:
-    "What the run folder holds of the intended run: 'finished', 'interrupted', 'other' (a different run) or 'empty'."
+def run_state(run_dir: Path, framework: str, intended: dict, recipe: str) -> str:
+    """What the run folder holds of the intended run: 'finished', 'interrupted', 'other' (a different run, or one of
+    another recipe) or 'empty'."""
+    if not run_dir.exists(): return "empty"
+    if read_marker(run_dir).get("recipe") != recipe: return "other"
     if (run_dir / LAST_STATE_NAMES[framework]).is_file(): return "interrupted"
     if (run_dir / "metrics.json").is_file() and (run_dir / "history.csv").is_file():
         try: same = what_is_trained(read_json(run_dir / "metrics.json")["config"]) == what_is_trained(intended)
@@ -200,16 +234,17 @@ def run_state(run_dir: Path, framework: str, intended: dict) -> str:
     return "empty"
 
 
-def is_complete(record: dict | None, intended: dict) -> bool:
-    "True for a record of a finished run of exactly the intended configuration."
-    return bool(record) and record.get("status") == "done" and \
+def is_complete(record: dict | None, intended: dict, recipe: str) -> bool:
+    "True for a record of a finished run of exactly the intended configuration, trained with today's recipe."
+    return bool(record) and record.get("status") == "done" and record.get("recipe") == recipe and \
         what_is_trained(record.get("config", {})) == what_is_trained(intended) and \
         record.get("epochs_completed") == intended["epochs"]
 
 
 def train(cmd: list[str], log_path: Path, label: str) -> tuple[int, str, float]:
     "Run `cmd` from the repository, echoing and logging its output; its exit status, the output's tail, and seconds."
-    env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])  # the package beside this script
+    env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     start, tail = time.perf_counter(), []
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log, subprocess.Popen(
@@ -289,27 +324,27 @@ def main(argv=None) -> int:
     for exp, fw in units:
         artifacts_dir = args.runs_dir / exp.name
         options = run_options(exp, fw, args.epochs, display_path(artifacts_dir), args.max_images, args.val_size, args.num_threads)
-        intended = intended_config(options)
+        intended, recipe = intended_config(options), intended_recipe(options)
         run_dir, record = artifacts_dir / f"{fw}_cnn", experiment_entry(results, exp, args.epochs, None)["runs"][fw]
         reason = missing_data(intended, args.download)
-        state = run_state(run_dir, fw, intended)
+        state = run_state(run_dir, fw, intended, recipe)
         if reason: action = "not run"
-        elif is_complete(record, intended) and not args.force: action = "skip"
+        elif is_complete(record, intended, recipe) and not args.force: action = "skip"
         elif state == "finished" and not args.force: action = "collect"
         elif state == "interrupted" and not args.force: action = "resume"
         else: action = "run"
-        plan.append((exp, fw, options, intended, run_dir, action, reason))
+        plan.append((exp, fw, options, intended, recipe, run_dir, action, reason))
 
     width = max(len(f"{e.name} {fw}") for e, fw, *_ in plan) if plan else 0
     print(f"checklist: {len(plan)} runs, budget {args.epochs} epochs"
           f"{f', slices of {args.max_images} images' if args.max_images else ''}; results in {display_path(args.out)}")
-    for exp, fw, options, intended, run_dir, action, reason in plan:
+    for exp, fw, options, intended, recipe, run_dir, action, reason in plan:
         what = {"skip": "complete in the results file", "collect": f"finished in {display_path(run_dir)}: collect it",
                 "resume": f"interrupted in {display_path(run_dir)}: resume it", "not run": reason}.get(action, "")
         print(f"  {f'{exp.name} {fw}':<{width}}  {action:<8} cnn_train {shlex.join(options)}{f'  ({what})' if what else ''}")
     if args.dry_run: return 0
 
-    for exp, fw, options, intended, run_dir, action, reason in plan:  # known now: say so in the file from the start
+    for exp, fw, options, intended, recipe, run_dir, action, reason in plan:  # known now: say so in the file from the start
         if action == "not run":
             experiment_entry(results, exp, args.epochs, None)["runs"][fw] = dict(status="not run", reason=reason, command="cnn_train " + shlex.join(options))
     results["machine"] = machine_info()
@@ -317,7 +352,7 @@ def main(argv=None) -> int:
     if invocation not in results.setdefault("commands", []): results["commands"].append(invocation)  # every one that wrote the file
     save_results(args.out, results)
     failures = 0
-    for i, (exp, fw, options, intended, run_dir, action, reason) in enumerate(plan, 1):
+    for i, (exp, fw, options, intended, recipe, run_dir, action, reason) in enumerate(plan, 1):
         runs = experiment_entry(results, exp, args.epochs, None)["runs"]
         label = f"[{i}/{len(plan)}] {exp.name} {fw}"
         if action == "skip":
@@ -329,6 +364,9 @@ def main(argv=None) -> int:
             wall, load = None, os.getloadavg()[0]
             if action in ("run", "resume"):
                 if action == "run" and run_dir.exists(): shutil.rmtree(run_dir)  # --force, or a different run
+                if action == "run":
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    write_json(run_dir / RECIPE_MARKER, dict(recipe=recipe, **package_commit(), processor=processor()))
                 cmd = train_command() + (["--resume"] if action == "resume" else []) + options
                 print(f"{label}: {'resuming' if action == 'resume' else 'training'} (load {load:.1f}): cnn_train {shlex.join(options)}", flush=True)
                 code, tail, wall = train(cmd, run_dir.parent / f"{fw}.log", label)
@@ -342,8 +380,10 @@ def main(argv=None) -> int:
             record = collect(run_dir)
             if what_is_trained(record["config"]) != what_is_trained(intended):
                 raise RuntimeError(f"{run_dir} holds a run of another configuration than `cnn_train {shlex.join(options)}`")
+            marker = read_marker(run_dir)
             runs[fw] = dict(status="done", command="cnn_train " + shlex.join(options), run_dir=display_path(run_dir),
-                            wall_seconds=wall, load_average=load, finished=now(), **record)
+                            recipe=marker["recipe"], commit=marker["commit"], dirty=marker["dirty"],
+                            processor=marker["processor"], wall_seconds=wall, load_average=load, finished=now(), **record)
             print(f"{label}: test accuracy {record['test_accuracy']:.4f}, best epoch {record['best_epoch']} of "
                   f"{record['epochs_completed']}, {record['seconds_per_epoch']:.1f} s per epoch"
                   f"{f', {wall:.0f} s in all' if wall else ''}", flush=True)

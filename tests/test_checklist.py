@@ -58,6 +58,10 @@ def test_the_run_is_collected_with_real_values(narrow_run):
     assert r["command"].startswith("cnn_train --framework pytorch --epochs 1 --channels 8 16 --artifacts-dir ")
     assert r["framework_version"] and r["arithmetic"] and r["finished"] >= results["started"]
     assert sum(r["per_class_accuracy"].values()) > 0
+    options = run_checklist.run_options(run_checklist.EXPERIMENTS["narrow"], "pytorch", 1, "x", 2048, 256)
+    assert r["recipe"] == run_checklist.intended_recipe(options) and len(r["recipe"]) == 16
+    assert r["commit"] == run_checklist.package_commit()["commit"] and isinstance(r["dirty"], bool)
+    assert r["processor"]["traits"].split()[0] and r["processor"]["description"] == results["machine"]["description"]
     assert (folder / "runs" / "narrow" / "pytorch_cnn" / "metrics.json").is_file()
     assert "narrow" in proc.stdout and "test accuracy" in proc.stdout
     # what was not run is recorded as such; the second entry shares the baseline's runs
@@ -79,20 +83,32 @@ def test_a_second_invocation_continues_instead_of_rerunning(narrow_run):
     assert collected.returncode == 0 and "training" not in collected.stdout, collected.stdout
     narrow = lambda r: next(e for e in r["experiments"] if e["name"] == "narrow")["runs"]["pytorch"]
     assert narrow(json.loads((folder / "results.json").read_text()))["test_accuracy"] == narrow(results)["test_accuracy"]
+    # a record of another recipe is not complete: the run is trained again
+    intended = run_checklist.intended_config(run_checklist.run_options(run_checklist.EXPERIMENTS["narrow"], "pytorch", 1,
+                                                                       "x", 2048, 256))
+    record = narrow(results)
+    assert run_checklist.is_complete(record, intended, record["recipe"])
+    assert not run_checklist.is_complete(record, intended, "0123456789abcdef")
     # another budget would mix incomparable results: refused
     other = checklist(folder, "--only", "narrow", budget=["--epochs", "2"])
     assert other.returncode == 2 and "another budget" in other.stderr
 
 
 def test_dry_run_lists_every_run_and_what_it_would_do(tmp_path):
-    (tmp_path / "runs" / "kernel5" / "pytorch_cnn").mkdir(parents=True)
-    (tmp_path / "runs" / "kernel5" / "pytorch_cnn" / "last.pt").touch()  # an interrupted run
+    for name, recipe in (("kernel5", None), ("kernel1", "0123456789abcdef")):  # interrupted: of today's recipe, of another
+        run_dir = tmp_path / "runs" / name / "pytorch_cnn"
+        options = run_checklist.run_options(run_checklist.EXPERIMENTS[name], "pytorch", 1, str(run_dir.parent), 2048, 256)
+        run_dir.mkdir(parents=True)
+        (run_dir / "last.pt").touch()
+        marker = dict(recipe=recipe or run_checklist.intended_recipe(options), commit=None, dirty=None)
+        (run_dir / run_checklist.RECIPE_MARKER).write_text(json.dumps(marker))
     proc = checklist(tmp_path, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     lines = [line.split() for line in proc.stdout.splitlines()[1:]]
     assert len(lines) == 2 * (len(run_checklist.CHECKLIST) - 1)  # both frameworks; the second entry has no runs of its own
     actions = {(w[0], w[1]): w[2] for w in lines}
     assert actions["baseline", "pytorch"] == "run" and actions["kernel5", "pytorch"] == "resume"
+    assert actions["kernel1", "pytorch"] == "run"  # made with another recipe: trained again
     if find_dataset_dir(dataset="mnist") is None:
         assert actions["mnist", "tensorflow"] == "not" and "data not available offline" in proc.stdout
     assert "--epochs 2 " in " ".join(" ".join(w) for w in lines if w[0] == "longer")  # twice the budget

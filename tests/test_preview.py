@@ -3,6 +3,8 @@ headless Chromium, and fail on a broken image, a link to a page or an anchor tha
 raw TeX, or a page whose notebook has code but no saved outputs."""
 import os
 import re
+import shutil
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -139,8 +141,6 @@ def test_no_outputs_check_can_fail():
 
 def test_preview_builds_in_a_clone_under_a_hidden_folder(tmp_path):
     "A clone inside a folder whose name starts with a dot (`~/.cache/...`) builds every page of the preview."
-    import shutil
-    import subprocess
     clone = tmp_path / ".cache" / "cnn_tutorial"
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.splitlines()
@@ -148,7 +148,8 @@ def test_preview_builds_in_a_clone_under_a_hidden_folder(tmp_path):
         if (ROOT / name).is_file():
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
-    done = subprocess.run([sys.executable, "scripts/preview_docs.py"], cwd=clone, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "scripts/preview_docs.py"], cwd=clone, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     built = {p.relative_to(clone / "_preview").as_posix() for p in (clone / "_preview").rglob("*.html")
              if "mathjax" not in p.parts}

@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import execute_notebooks  # noqa: E402
 
 # The pages whose outputs state the arithmetic: bfloat16 detection, both tracks' precision, a training run.
-ARITHMETIC_PAGES = ["common/01_utils.ipynb", "pytorch/00_config.ipynb", "tensorflow/00_config.ipynb", "pytorch/07_train.ipynb"]
+ARITHMETIC_PAGES = ["common/01_utils.ipynb", "pytorch/00_config.ipynb", "tensorflow/00_config.ipynb",
+                    "pytorch/07_train.ipynb"]
 
 
 def page(*outputs: str) -> nbformat.NotebookNode:
@@ -50,7 +51,7 @@ def test_pages_pass_on_the_other_kind_of_processor():
     "The pages that state the arithmetic re-execute on the kind of processor this machine is not, and match."
     other = KINDS[not cpu_supports_bfloat16()]
     env = {**os.environ, CPUINFO_ENV: str(other), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "scripts/execute_notebooks.py", "--check", *(f"nbs/{p}" for p in ARITHMETIC_PAGES)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    pages = [f"nbs/{p}" for p in ARITHMETIC_PAGES]
+    done = subprocess.run([sys.executable, "scripts/execute_notebooks.py", "--check", *pages], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     assert done.stdout.count("made on another processor: numbers masked") == len(ARITHMETIC_PAGES), done.stdout

@@ -161,7 +161,8 @@ RECIPE_CURVE_STEPS = 1000  # the learning-rate curve enters the recipe sampled a
 def training_recipe(config: TrainConfig) -> dict:
     "What a run of `config` learns from: the fields that change training, Adam's β₁ and the learning-rate curve."
     trained = {k: v for k, v in config.to_dict().items() if k not in RUN_ENVIRONMENT_FIELDS}
-    curve = [float(f"{one_cycle_learning_rate(s, RECIPE_CURVE_STEPS, config.learning_rate):.10g}") for s in range(RECIPE_CURVE_STEPS)]
+    rate = lambda step: one_cycle_learning_rate(step, RECIPE_CURVE_STEPS, config.learning_rate)
+    curve = [float(f"{rate(step):.10g}") for step in range(RECIPE_CURVE_STEPS)]  # 10 digits: no platform's last bit
     return {"config": trained, "adam_beta1": ADAM_BETA1, "learning_rate_curve": curve}
 
 

@@ -24,10 +24,11 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['WRITE_FAILURE', 'FULL_DISK_BYTES', 'HISTORY_COLUMNS', 'METRICS_KEYS', 'METRICS_SCHEMA_VERSION', 'BFLOAT16_CPU_FLAGS',
-           'CPUINFO_ENV', 'seed_python_and_numpy', 'Timer', 'ArtifactWriteError', 'atomic_path', 'atomic_write',
-           'write_json', 'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix', 'per_class_accuracy',
-           'most_confused', 'filtered_native_stderr', 'write_history', 'read_history', 'write_metrics', 'read_metrics',
-           'machine_description', 'cpuinfo_path', 'cpu_supports_bfloat16']
+           'CPUINFO_ENV', 'ARITHMETIC_FLAGS', 'seed_python_and_numpy', 'Timer', 'ArtifactWriteError', 'atomic_path',
+           'atomic_write', 'write_json', 'check_writable_dir', 'read_json', 'accuracy', 'confusion_matrix',
+           'per_class_accuracy', 'most_confused', 'filtered_native_stderr', 'write_history', 'read_history',
+           'write_metrics', 'read_metrics', 'machine_description', 'cpuinfo_path', 'cpu_supports_bfloat16',
+           'processor_traits']
 
 # %% ../../nbs/common/01_utils.ipynb #59fa01b8
 def seed_python_and_numpy(seed: int) -> None:
@@ -270,8 +271,20 @@ def cpuinfo_path() -> Path:
 
 
 def cpu_supports_bfloat16(cpuinfo: str | os.PathLike | None = None) -> bool:
-    "True when this CPU computes bfloat16 natively (`cpuinfo` flags `avx512_bf16` or `amx_bf16`), so mixed precision speeds training up."
+    "True when this CPU computes bfloat16 natively (`cpuinfo` flag `avx512_bf16` or `amx_bf16`): mixed precision is faster."
     with contextlib.suppress(OSError):
         for line in Path(cpuinfo or cpuinfo_path()).read_text().splitlines():
             if line.startswith("flags"): return any(flag in line.split() for flag in BFLOAT16_CPU_FLAGS)
     return False
+
+
+ARITHMETIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the extensions that change how a result rounds
+
+
+def processor_traits() -> str:
+    "The processor's vendor and its `ARITHMETIC_FLAGS`, from `cpuinfo_path()`: results of equal traits round alike."
+    info = cpuinfo_path().read_text() if cpuinfo_path().is_file() else ""
+    vendor = re.search(r"^vendor_id\s*:\s*(\S+)", info, re.M)
+    flags = re.search(r"^flags\s*:\s*(.*)$", info, re.M)
+    present = set(flags.group(1).split()) if flags else set()
+    return " ".join([vendor.group(1) if vendor else platform.machine(), *[f for f in ARITHMETIC_FLAGS if f in present]])
