@@ -1,10 +1,16 @@
 """Screenshot of the `cnn_serve` web page, for the docs: a Fashion-MNIST test image dropped on it and its prediction.
 
-    .venv/bin/python scripts/screenshot_serve.py            # writes nbs/images/serve_page.png
+    .venv/bin/python scripts/screenshot_serve.py            # writes nbs/images/serve_page.png and serve_page.json
+
+`serve_page.json` records what the screenshot shows (the page's model line and prediction), the SHA-256 of the
+screenshot and of the checkpoint served, the commit and the date: the serving page checks them against the
+committed run, so a screenshot of other weights cannot stay on the page unnoticed.
 """
 from __future__ import annotations
 
+import datetime
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -18,8 +24,19 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_tutorial.common.data import load_splits  # noqa: E402
+from cnn_tutorial.common.export import file_sha256  # noqa: E402
+from cnn_tutorial.common.utils import write_json  # noqa: E402
 
+RUN = ROOT / "artifacts" / "pytorch_cnn"
 OUT = ROOT / "nbs" / "images" / "serve_page.png"
+RECORD = OUT.with_suffix(".json")
+
+
+def git_commit() -> str | None:
+    "The repository's commit, marked `+changes` when its tracked files differ from it."
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    try: return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError): return None
 
 
 def free_port() -> int:
@@ -44,7 +61,7 @@ def main(image_index: int = 0) -> int:
     "Serve the reference PyTorch run, drop test image `image_index` on the page and save the screenshot."
     from selenium.webdriver.support.ui import WebDriverWait
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "cnn_serve"), str(ROOT / "artifacts" / "pytorch_cnn"), "--port", str(port)],
+    server = subprocess.Popen([str(Path(sys.executable).parent / "cnn_serve"), str(RUN), "--port", str(port)],
                               stdout=subprocess.DEVNULL)
     driver = None
     try:
@@ -62,7 +79,11 @@ def main(image_index: int = 0) -> int:
             WebDriverWait(driver, 30).until(lambda d: d.find_element("id", "label").get_attribute("data-index"))
         OUT.parent.mkdir(parents=True, exist_ok=True)
         Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB").save(OUT, optimize=True)
-        print(f"wrote {OUT}: {driver.find_element('id', 'label').text}")
+        shown = {"model": driver.find_element("id", "model").text, "label": driver.find_element("id", "label").text}
+        write_json(RECORD, dict(shown=shown, image_index=image_index, screenshot_sha256=file_sha256(OUT),
+                                checkpoint=str((RUN / "model.pt").relative_to(ROOT)), checkpoint_sha256=file_sha256(RUN / "model.pt"),
+                                commit=git_commit(), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")))
+        print(f"wrote {OUT} and {RECORD.name}: {shown}")
     finally:
         if driver: driver.quit()
         server.terminate()

@@ -14,11 +14,12 @@ from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
 
 def test_pytorch_two_processes_stay_in_sync_and_save_a_usable_checkpoint(tmp_path):
-    proc = run_cli(bin_path("torchrun"), "--nproc_per_node", "2", "--master_port", "29533", "-m", "cnn_tutorial.pytorch.train",
-                   "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "32", "--no-progress", cwd=tmp_path)
+    proc = run_cli(bin_path("torchrun"), "--nproc_per_node", "2", "--master_port", str(free_ports(1)[0]), "-m",
+                   "cnn_tutorial.pytorch.train", "--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size",
+                   "32", "--no-progress", "--artifacts-dir", "artifacts", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "in each of 2 processes" in proc.stdout
-    assert "weights identical in all 2 processes" in proc.stdout
+    assert re.search(r"weights identical in all 2 processes \(SHA-256 [0-9a-f]{12}…\)", proc.stdout), proc.stdout
     assert proc.stdout.count("test accuracy:") == 1  # one process reports and writes
     run_dir = tmp_path / "artifacts" / "pytorch_cnn"
     assert sorted(p.name for p in run_dir.iterdir()) == ["confusion_matrix.png", "curves.png", "history.csv", "metrics.json", "model.pt"]
@@ -28,7 +29,8 @@ def test_pytorch_two_processes_stay_in_sync_and_save_a_usable_checkpoint(tmp_pat
 
 
 # TensorFlow: MultiWorkerMirroredStrategy, each worker started with its own TF_CONFIG.
-TF_RUN = ["--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "32", "--no-progress", "--deterministic"]
+TF_RUN = ["--epochs", "2", "--max-images", "2048", "--val-size", "256", "--batch-size", "32", "--no-progress", "--deterministic",
+          "--artifacts-dir", "artifacts"]
 ARTIFACTS = ["confusion_matrix.png", "curves.png", "history.csv", "metrics.json", "model.weights.h5"]
 
 

@@ -153,3 +153,34 @@ def test_checkpoints_convert_both_ways(tmp_path, images):
     torch_model, config = torch_model_from_keras_checkpoint(tmp_path / "model.weights.h5")
     assert config == CONFIG
     assert_parity(compare_logits(torch_model, keras_model, images), len(images))
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_a_run_trained_from_scratch_ports_both_ways(framework, tmp_path):
+    "One real epoch on a slice, then its checkpoint ported to the other framework and back: the same logits and classes."
+    from cnn_tutorial.common.config import notebook_config
+    from cnn_tutorial.common.data import load_splits
+    from cnn_tutorial.pytorch.checkpoints import load_checkpoint as load_torch_checkpoint
+    from cnn_tutorial.pytorch.checkpoints import model_from_checkpoint as torch_model_from_checkpoint
+    from cnn_tutorial.tensorflow.checkpoints import load_checkpoint as load_keras_checkpoint
+    from cnn_tutorial.tensorflow.checkpoints import model_from_checkpoint as keras_model_from_checkpoint
+    train = __import__(f"cnn_tutorial.{framework}.train", fromlist=["train"]).train
+    run = train(notebook_config(epochs=1, artifacts_dir=str(tmp_path), progress=False))
+    images = load_splits(max_images=512)["test"][0][..., 0]
+    if framework == "pytorch":
+        checkpoint = tmp_path / "pytorch_cnn" / "model.pt"
+        trained, _ = torch_model_from_checkpoint(load_torch_checkpoint(checkpoint), checkpoint)
+        ported, _ = keras_model_from_torch_checkpoint(checkpoint)
+        assert_parity(compare_logits(trained, ported, images), len(images))
+        back = keras_to_torch(ported, build_torch_model(TrainConfig.from_dict(run["config"])))
+        assert all(np.array_equal(a, b) for a, b in zip(state(trained).values(), state(back).values()))
+    else:
+        checkpoint = tmp_path / "tensorflow_cnn" / "model.weights.h5"
+        trained, _ = keras_model_from_checkpoint(load_keras_checkpoint(checkpoint))
+        ported, _ = torch_model_from_keras_checkpoint(checkpoint)
+        assert_parity(compare_logits(ported, trained, images), len(images))
+        back = torch_to_keras(ported, build_keras_model(TrainConfig.from_dict(run["config"])))
+        assert all(np.array_equal(a, b) for a, b in zip(trained.get_weights(), back.get_weights()))
+    variance = state(trained)["features.0.2.running_var"] if framework == "pytorch" else \
+        trained.get_layer("block1_bn").moving_variance.numpy()
+    assert not np.allclose(variance, 1)  # statistics learnt from the data, which a port must carry

@@ -5,6 +5,7 @@
 # %% ../../nbs/pytorch/06_distributed.ipynb #ab81c97a
 from __future__ import annotations
 
+import hashlib
 import os
 
 import torch
@@ -14,7 +15,8 @@ from torch import nn
 from .config import get_device
 
 # %% auto #0
-__all__ = ['distributed_context', 'process_device', 'join_processes', 'mean_over_processes', 'check_in_sync', 'leave_processes']
+__all__ = ['distributed_context', 'process_device', 'join_processes', 'mean_over_processes', 'weights_digest', 'check_in_sync',
+           'broadcast_buffers', 'leave_processes']
 
 # %% ../../nbs/pytorch/06_distributed.ipynb #27a6c7a5
 def distributed_context() -> tuple[int, int, int]:
@@ -41,17 +43,32 @@ def mean_over_processes(stats: dict, count: int, device: torch.device) -> dict:
     return {"loss": (t[0] / t[2]).item(), "accuracy": (t[1] / t[2]).item()}
 
 # %% ../../nbs/pytorch/06_distributed.ipynb #7b55d97e
-def check_in_sync(model: nn.Module) -> None:
-    "Verify that every process ends with exactly the same weights (DistributedDataParallel keeps them so)."
-    local = torch.stack([p.detach().double().sum() for p in model.parameters()]).to(next(model.parameters()).device)
+def weights_digest(model: nn.Module) -> str:
+    "SHA-256 of all the model's weights, batch-norm statistics included: equal digests, identical models."
+    digest = hashlib.sha256()
+    for tensor in model.state_dict().values(): digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_in_sync(model: nn.Module) -> str:
+    "Verify that every process ends with exactly the same weights (DistributedDataParallel keeps them so); their digest."
+    digest = weights_digest(model)
+    local = torch.tensor(list(bytes.fromhex(digest)), dtype=torch.int32, device=next(model.parameters()).device)
     gathered = [torch.empty_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, local)
-    if any(not torch.equal(g, gathered[0]) for g in gathered): raise RuntimeError("processes ended with different weights")
-    if dist.get_rank() == 0: print(f"weights identical in all {len(gathered)} processes")
+    if any(not torch.equal(g, local) for g in gathered): raise RuntimeError("processes ended with different weights")
+    if dist.get_rank() == 0: print(f"weights identical in all {len(gathered)} processes (SHA-256 {digest[:12]}…)")
+    return digest
+
+
+def broadcast_buffers(model: nn.Module) -> None:
+    "Give every process the first process's buffers (batch-norm statistics), as DDP does before each forward pass."
+    for buffer in model.buffers(): dist.broadcast(buffer, src=0)
 
 
 def leave_processes(model: nn.Module) -> None:
-    "Check that every process holds the same weights, wait until all have got this far, then leave the process group."
+    "Share the first process's batch-norm statistics, check that all processes hold the same weights, wait for all, leave."
+    broadcast_buffers(model)
     check_in_sync(model)
     dist.barrier()  # no process closes its connections while a peer still uses them
     dist.destroy_process_group()
