@@ -44,6 +44,7 @@ from cnn_tutorial.common.cli import train_parser  # noqa: E402
 from cnn_tutorial.common.config import (FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, TrainConfig, config_from_args,  # noqa: E402
                                         recipe_fingerprint)
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
+from cnn_tutorial.common.registry import dataset_spec  # noqa: E402
 from cnn_tutorial.common.report import LAST_STATE_NAMES  # noqa: E402
 from cnn_tutorial.common.utils import (machine_description, processor_traits, read_history, read_json,  # noqa: E402
                                        write_json)
@@ -213,12 +214,15 @@ def collect(run_dir: Path) -> dict:
     return record
 
 
-def missing_data(config: dict, download: bool) -> str | None:
-    "Why a run of `config` cannot happen here (its data set is absent), or None."
+def missing_data(config: dict, download: bool, experiment: str) -> str | None:
+    "Why a run of `config` cannot happen here (its data set is absent), and how a user with the files runs it; or None."
     if download or find_dataset_dir(config["data_dir"] or None, config["dataset"]): return None
-    name = DATASET_NAMES.get(config["dataset"], config["dataset"])
-    return (f"data not available offline: {name} is not on the machine that ran the checklist (the run happens "
-            f"wherever its files are found, or with --download where there is internet access)")
+    name, spec = DATASET_NAMES.get(config["dataset"], config["dataset"]), dataset_spec(config["dataset"])
+    files = ", ".join(f.name for f in spec.files)
+    return (f"needs data not on the machine that ran the checklist: {name} ({files}). With those files in "
+            f"$CNN_TUTORIAL_DATA/{spec.folder}/, ~/.cache/cnn_tutorial/{spec.folder}/ or "
+            f"/usr/share/datasets/{spec.folder}/, `python scripts/run_checklist.py --only {experiment}` runs it; "
+            f"--download fetches them where there is internet access")
 
 
 def run_state(run_dir: Path, framework: str, intended: dict, recipe: str) -> str:
@@ -326,7 +330,7 @@ def main(argv=None) -> int:
         options = run_options(exp, fw, args.epochs, display_path(artifacts_dir), args.max_images, args.val_size, args.num_threads)
         intended, recipe = intended_config(options), intended_recipe(options)
         run_dir, record = artifacts_dir / f"{fw}_cnn", experiment_entry(results, exp, args.epochs, None)["runs"][fw]
-        reason = missing_data(intended, args.download)
+        reason = missing_data(intended, args.download, exp.name)
         state = run_state(run_dir, fw, intended, recipe)
         if reason: action = "not run"
         elif is_complete(record, intended, recipe) and not args.force: action = "skip"

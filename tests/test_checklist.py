@@ -110,7 +110,7 @@ def test_dry_run_lists_every_run_and_what_it_would_do(tmp_path):
     assert actions["baseline", "pytorch"] == "run" and actions["kernel5", "pytorch"] == "resume"
     assert actions["kernel1", "pytorch"] == "run"  # made with another recipe: trained again
     if find_dataset_dir(dataset="mnist") is None:
-        assert actions["mnist", "tensorflow"] == "not" and "data not available offline" in proc.stdout
+        assert actions["mnist", "tensorflow"] == "not" and "needs data not on the machine" in proc.stdout
     assert "--epochs 2 " in " ".join(" ".join(w) for w in lines if w[0] == "longer")  # twice the budget
     assert not (tmp_path / "results.json").exists()
 
