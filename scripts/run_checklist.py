@@ -134,10 +134,15 @@ def intended_recipe(options: list[str]) -> str:
     return recipe_fingerprint(config_from_args(train_parser().parse_args(options)))
 
 
+TRAINING_PATHS = ("cnn_tutorial", "scripts", "settings.ini", "setup.py", "pyproject.toml", "constraints.txt")
+
+
 def package_commit() -> dict:
-    "The commit of the package that runs, and whether its tracked files differ from it (None outside a git clone)."
+    """The commit of the package that runs, and whether the files that train (`TRAINING_PATHS`) differ from it (None
+    outside a git clone). The results file and the pages are outputs, not part of what trains."""
     git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    try: return dict(commit=git("rev-parse", "HEAD"), dirty=bool(git("status", "--porcelain", "--untracked-files=no")))
+    changed = lambda: git("status", "--porcelain", "--untracked-files=no", "--", *TRAINING_PATHS)
+    try: return dict(commit=git("rev-parse", "HEAD"), dirty=bool(changed()))
     except (OSError, subprocess.CalledProcessError): return dict(commit=None, dirty=None)
 
 

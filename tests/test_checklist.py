@@ -1,5 +1,6 @@
 "The checklist script: one experiment in one framework, one epoch on a slice, run by `cnn_train` and collected."
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def test_the_run_is_collected_with_real_values(narrow_run):
     options = run_checklist.run_options(run_checklist.EXPERIMENTS["narrow"], "pytorch", 1, "x", 2048, 256)
     assert r["recipe"] == run_checklist.intended_recipe(options) and len(r["recipe"]) == 16
     assert r["commit"] == run_checklist.package_commit()["commit"] and isinstance(r["dirty"], bool)
+    assert r["dirty"] == bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                              *run_checklist.TRAINING_PATHS], cwd=ROOT, capture_output=True,
+                                             text=True).stdout.strip())
     assert r["processor"]["traits"].split()[0] and r["processor"]["description"] == results["machine"]["description"]
     assert (folder / "runs" / "narrow" / "pytorch_cnn" / "metrics.json").is_file()
     assert "narrow" in proc.stdout and "test accuracy" in proc.stdout
