@@ -2,6 +2,7 @@
 
     python benchmarks/profile_step.py            # both frameworks, batch 128, the arithmetic `train` uses here
     python benchmarks/profile_step.py --steps 50 # more calls per layer
+    python benchmarks/profile_step.py --out benchmarks/results/profile.md   # the committed profile
 
 In PyTorch, `torch.profiler` records `--steps` real training steps (forward, loss, backward and AdamW, in the recipe's
 arithmetic and layout) and each operator's own time is summed by the kind of work it does. TensorFlow's profiler
@@ -118,20 +119,41 @@ def report(framework: str, rows, step_ms: float, arithmetic: str, batch: int) ->
     return "\n".join(lines)
 
 
+def header(options: list[str]) -> str:
+    "The report's first lines: what was measured, where, when, with which commit and command."
+    import datetime
+    import run
+    from cnn_tutorial.common.utils import machine_description
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return "\n".join(["# Where a training step's time goes", "", f"- machine: {machine_description()}", f"- date: {date}",
+                      f"- command: `{' '.join(['python benchmarks/profile_step.py', *options])}`",
+                      f"- package commit: {run.git_commit()}", ""])
+
+
 def main(argv: list[str] | None = None) -> int:
     "Profile both frameworks, each in its own subprocess (or, with `--worker`, one, in this process)."
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch-size", type=int, default=128, help="images per step (default: the recipe's 128)")
     p.add_argument("--steps", type=int, default=30, help="timed calls per layer (default 30)")
+    p.add_argument("--out", type=Path, help="also write the report to this Markdown file")
     p.add_argument("--worker", choices=("pytorch", "tensorflow"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         measure, name = (pytorch_rows, "PyTorch") if args.worker == "pytorch" else (tensorflow_rows, "TensorFlow")
         print(report(name, *measure(args.batch_size, args.steps), args.batch_size), flush=True)
         return 0
+    parts = [header(argv if argv is not None else sys.argv[1:])]
+    print(parts[0], flush=True)
     for worker in ("pytorch", "tensorflow"):
         command = [sys.executable, __file__, "--worker", worker, "--batch-size", str(args.batch_size), "--steps", str(args.steps)]
-        if subprocess.run(command, cwd=HERE.parent).returncode != 0: return 1
+        done = subprocess.run(command, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
+        print(done.stdout, end="", flush=True)
+        if done.returncode != 0: return 1
+        parts.append(done.stdout)
+    if args.out:
+        from cnn_tutorial.common.utils import atomic_write
+        with atomic_write(args.out, "w", encoding="utf-8") as f: f.write("\n".join(parts))
+        print(f"wrote {args.out}")
     return 0
 
 

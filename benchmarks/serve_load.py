@@ -31,6 +31,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_tutorial.common.data import load_splits  # noqa: E402
+from cnn_tutorial.common.export import file_sha256  # noqa: E402
+from cnn_tutorial.common.inference import CHECKPOINT_NAMES  # noqa: E402
+from cnn_tutorial.common.utils import machine_description  # noqa: E402
 
 HOST = "127.0.0.1"
 RUNS = {"pytorch": ROOT / "artifacts" / "pytorch_cnn", "tensorflow": ROOT / "artifacts" / "tensorflow_cnn"}
@@ -107,6 +110,19 @@ def measure(port: int, body: bytes, content_type: str, n_images: int, clients: i
             "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
 
 
+def git_commit() -> str | None:
+    "The repository's commit, marked `+changes` when its tracked files differ from it."
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    try: return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError): return None
+
+
+def checkpoint_digests(frameworks) -> dict:
+    "The sha256 of each served checkpoint, so that a result names the exact weights it was measured with."
+    return {fw: {"checkpoint": f"{RUNS[fw].relative_to(ROOT)}/{CHECKPOINT_NAMES[fw]}",
+                 "sha256": file_sha256(RUNS[fw] / CHECKPOINT_NAMES[fw])} for fw in frameworks}
+
+
 def run(args) -> dict:
     "Every measurement, with the settings and the machine."
     images = load_splits()["test"][0][..., 0]
@@ -130,8 +146,9 @@ def run(args) -> dict:
                 process.wait(timeout=30)
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": " ".join(["python benchmarks/serve_load.py", *sys.argv[1:]]),
             "clients": args.clients, "seconds": args.seconds, "warmup_seconds": args.warmup, "batch": args.batch,
-            "threads": args.threads, "host": HOST, "targets": TARGETS,
-            "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "threads": args.threads, "host": HOST, "targets": TARGETS, "commit": git_commit(),
+            "checkpoints": checkpoint_digests(args.frameworks),
+            "machine": {"description": machine_description(), "cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                         "load_average_before": load_before, "load_average_after": os.getloadavg()[0]},
             "results": results}
 
@@ -144,6 +161,8 @@ def markdown(report: dict) -> str:
              f"the server computes each request on {report['threads']} thread{'s' if report['threads'] != 1 else ''}. {report['machine']['cpu_count']} CPU cores shared by "
              f"the server and the clients (1-minute load average {report['machine']['load_average_before']:.1f} before the run, "
              f"{report['machine']['load_average_after']:.1f} after); {report['date']}.", "",
+             f"Machine: {report['machine']['description']}. Package commit: {report['commit']}. Checkpoints: "
+             + "; ".join(f"`{c['checkpoint']}` (sha256 {c['sha256'][:12]}…)" for c in report["checkpoints"].values()) + ".", "",
              "| checkpoint | backend | request | requests/s | images/s | p50 latency | p99 latency |", "|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         request = "1 image, JSON" if r["load"] == "single" else f"{r['images_per_request']} images, {'PNG' if r['load'] == 'batched_png' else 'JSON'}"
