@@ -17,7 +17,8 @@ libraries), and a few steps of training turn the last bit into the third digit. 
 for each page, the processor traits its outputs were made with. `--check` on a processor with the same traits compares
 every character (timings aside); on another it compares the outputs with their numbers and the facts of the processor
 masked (the arithmetic a run trains in, `mixed bfloat16` or `float32`, whether bfloat16 is native, the device): the same
-cells, lines, words and figures. `CNN_TUTORIAL_CPUINFO=tests/cpuinfo/float32` (or `.../bfloat16`) makes the package and
+cells, lines, words and figures. Lines of the frameworks' native logs on standard error (TensorFlow's C++ messages,
+which also depend on the processor) are left out on both sides. `CNN_TUTORIAL_CPUINFO=tests/cpuinfo/float32` (or `.../bfloat16`) makes the package and
 this check read that file instead of /proc/cpuinfo, so a machine of one kind proves the pages on the other.
 """
 from __future__ import annotations
@@ -179,10 +180,19 @@ def png_size(data: str) -> tuple[int, int]:
     return struct.unpack(">II", raw[16:24])
 
 
+# A line of the frameworks' native (C++) logs, in absl's format: `E0000 00:00:1796654192.292150   11479 util.cc:131] ...`.
+# What they say depends on the processor (TensorFlow's "oneDNN supports DT_BFLOAT16 only on platforms with AVX-512"),
+# and Python never sees them: they are left out of standard error on both sides.
+NATIVE_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [\w.-]+:\d+\] ")
+
+
 def output_summary(out) -> list[str]:
-    "What a reader sees of one output, timings masked; images by their size only."
+    "What a reader sees of one output, timings masked, the frameworks' native log lines left out; images by their size only."
     kind = out.output_type
-    if kind == "stream": return [f"{out.name}: {line}" for line in without_timings(out.text).splitlines()]
+    if kind == "stream":
+        lines = without_timings(out.text).splitlines()
+        if out.name == "stderr": lines = [line for line in lines if not NATIVE_LOG.match(line)]
+        return [f"{out.name}: {line}" for line in lines]
     if kind == "error": return [f"error: {out.ename}: {out.evalue}"]
     lines = []
     for mime, data in sorted(out.get("data", {}).items()):

@@ -12,8 +12,20 @@ from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from cnn_tutorial.common.report import clear_run, run_dir_lock  # noqa: E402
+from cnn_tutorial.common.utils import check_writable_dir  # noqa: E402
+
 GUIDED = ROOT / "nbs" / "guided"
 RUNS = ("cnn_pytorch", "cnn_tensorflow", "resnet_pytorch", "resnet_tensorflow")
+
+
+def clear_reference_run(run: str) -> Path:
+    "Remove the committed reference run `run` (its report first), holding its folder's lock: only this script replaces it."
+    model, framework = run.split("_")
+    run_dir = check_writable_dir(ROOT / "artifacts" / f"{framework}_{model}")
+    with run_dir_lock(run_dir): clear_run(run_dir, framework)
+    return run_dir
 
 
 def run_notebook(path: Path) -> None:
@@ -33,5 +45,6 @@ if __name__ == "__main__":
     if unknown: sys.exit(f"reference_run.py: unknown run {', '.join(unknown)}; choose from {', '.join(RUNS)}")
     for run in runs:
         start = time.perf_counter()
+        clear_reference_run(run)
         run_notebook(GUIDED / f"{run}.ipynb")
         print(f"{run}: guided run executed in {time.perf_counter() - start:.0f} s")

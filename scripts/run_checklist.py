@@ -45,7 +45,7 @@ from cnn_tutorial.common.config import (FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, Trai
                                         recipe_fingerprint)
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
 from cnn_tutorial.common.registry import dataset_spec  # noqa: E402
-from cnn_tutorial.common.report import LAST_STATE_NAMES  # noqa: E402
+from cnn_tutorial.common.inference import LAST_STATE_NAMES  # noqa: E402
 from cnn_tutorial.common.utils import (machine_description, processor_traits, read_history, read_json,  # noqa: E402
                                        write_json)
 

@@ -60,7 +60,7 @@ def framework_run(request, tmp_path_factory):
     work = tmp_path_factory.mktemp(f"{framework}_run")
     proc = run_cli(bin_path("cnn_train"), "--framework", framework, *QUICK, cwd=work)
     assert proc.returncode == 0, proc.stderr
-    return framework, work / "artifacts" / f"{framework}_cnn", proc
+    return framework, work / "runs" / f"{framework}_cnn", proc
 
 
 # Data sets in their real formats, small enough for tests.

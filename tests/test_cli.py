@@ -101,7 +101,7 @@ def test_cnn_train_refuses_impossible_options(args, message, tmp_path):
     proc = run_cli(bin_path("cnn_train"), *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "artifacts").exists()
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])

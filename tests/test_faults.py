@@ -25,10 +25,10 @@ BATCH_MESSAGE = ("a batch of 268,436,112 pixel values is more than one call acce
                  "pass the images in smaller batches")
 
 
-def train(framework, artifacts, preexec_fn=None):
+def train(framework, artifacts, preexec_fn=None, options=()):
     "Run a tiny `cnn_train` with its artifacts under `artifacts`, as a user would."
     env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([bin_path("cnn_train"), "--framework", framework, *TINY, "--artifacts-dir", str(artifacts)],
+    return subprocess.run([bin_path("cnn_train"), "--framework", framework, *TINY, *options, "--artifacts-dir", str(artifacts)],
                           cwd=artifacts.parent, env=env, capture_output=True, text=True, timeout=600, preexec_fn=preexec_fn)
 
 
@@ -41,11 +41,11 @@ def earlier_run(run_dir, framework):
 
 
 def assert_failed_cleanly(proc, message, run_dir, framework, files):
-    "Exit code 2, `message` as the one line on stderr, the earlier files intact, exactly `files` in `run_dir`."
+    "Exit code 2, `message` as the one line on stderr, the earlier files that remain intact, exactly `files` in `run_dir`."
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [f"cnn_train: error: {message}"]
-    assert (run_dir / "metrics.json").read_bytes() == OLD_METRICS
-    assert (run_dir / CHECKPOINTS[framework]).read_bytes() == OLD_CHECKPOINT
+    for name, old in (("metrics.json", OLD_METRICS), (CHECKPOINTS[framework], OLD_CHECKPOINT)):
+        if name in files and name != "history.csv": assert (run_dir / name).read_bytes() == old
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(files)
 
 
@@ -81,10 +81,10 @@ def file_size_limit(limit):
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_full_disk_during_checkpoint_write(framework, tmp_path):
     with tmpfs(tmp_path / "disk", "1m") as disk:  # room for history.csv, not for a 1.7 MB checkpoint
-        run_dir = earlier_run(disk / "runs" / f"{framework}_cnn", framework)
+        run_dir = disk / "runs" / f"{framework}_cnn"
         proc = train(framework, disk / "runs")
         assert_failed_cleanly(proc, f"could not write {run_dir / CHECKPOINTS[framework]}: No space left on device",
-                              run_dir, framework, ["metrics.json", CHECKPOINTS[framework], "history.csv"])
+                              run_dir, framework, ["history.csv"])
         assert [r["epoch"] for r in read_history(run_dir / "history.csv")] == [1]
         assert "epoch   1" in proc.stdout
         assert shutil.disk_usage(disk).used < 64 * 1024  # the partial checkpoint's space is freed: no file left open
@@ -92,10 +92,10 @@ def test_full_disk_during_checkpoint_write(framework, tmp_path):
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_file_size_limit_during_checkpoint_write(framework, tmp_path):
-    run_dir = earlier_run(tmp_path / "runs" / f"{framework}_cnn", framework)
+    run_dir = tmp_path / "runs" / f"{framework}_cnn"
     proc = train(framework, tmp_path / "runs", preexec_fn=file_size_limit(1 << 20))
     assert_failed_cleanly(proc, f"could not write {run_dir / CHECKPOINTS[framework]}: File too large",
-                          run_dir, framework, ["metrics.json", CHECKPOINTS[framework], "history.csv"])
+                          run_dir, framework, ["history.csv"])
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
@@ -113,9 +113,14 @@ def test_read_only_run_folder(framework, tmp_path):
 def test_checkpoint_that_may_not_be_replaced(framework, tmp_path):
     run_dir = earlier_run(tmp_path / "runs" / f"{framework}_cnn", framework)
     with immutable(run_dir / CHECKPOINTS[framework]):
-        proc = train(framework, tmp_path / "runs")
-    assert_failed_cleanly(proc, f"could not write {run_dir / CHECKPOINTS[framework]}: Operation not permitted",
-                          run_dir, framework, ["metrics.json", CHECKPOINTS[framework], "history.csv"])
+        refused = train(framework, tmp_path / "runs")
+        assert_failed_cleanly(refused, f"{run_dir} holds a finished run (its metrics.json cannot be read); replace it with "
+                              "--overwrite, or choose another --artifacts-dir", run_dir, framework,
+                              ["metrics.json", CHECKPOINTS[framework]])
+        proc = train(framework, tmp_path / "runs", options=["--overwrite"])
+    # --overwrite removes the report first: what it could not remove stays, in a folder that no longer looks finished
+    assert_failed_cleanly(proc, f"could not remove {run_dir / CHECKPOINTS[framework]}: Operation not permitted",
+                          run_dir, framework, [CHECKPOINTS[framework]])
 
 
 @pytest.fixture(scope="module")

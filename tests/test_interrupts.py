@@ -68,7 +68,7 @@ def run_resume_command(message, cnn_train):
 def test_second_run_into_a_busy_folder_is_refused(framework, tmp_path, cnn_train):
     first_options = ["--framework", framework, "--epochs", "3", "--seed", "1", *SLICE]
     first = cnn_train(*first_options)
-    run_dir = tmp_path / "artifacts" / f"{framework}_cnn"
+    run_dir = tmp_path / "runs" / f"{framework}_cnn"
     try:
         wait_for_epochs(first, run_dir, framework, 1)
         first.send_signal(signal.SIGSTOP)  # still alive and holding the folder, however long the second takes to start
@@ -78,7 +78,7 @@ def test_second_run_into_a_busy_folder_is_refused(framework, tmp_path, cnn_train
     finally:
         first.send_signal(signal.SIGCONT)
     assert (code, out) == (2, "")
-    assert err == (f"cnn_train: error: artifacts/{framework}_cnn is in use by another run (process {first.pid}: "
+    assert err == (f"cnn_train: error: runs/{framework}_cnn is in use by another run (process {first.pid}: "
                    f"cnn_train {shlex.join(first_options)}); wait for it to finish or choose another --artifacts-dir\n")
     code, out, err = finish(first)
     assert code == 0, err
@@ -96,8 +96,8 @@ def interrupt(proc, run_dir, framework, sig, epochs_done):
     assert code == 128 + sig and "Traceback" not in err, err
     assert f"resuming after epoch {epochs_done - 1} of " in out
     saved = "epoch 1 is" if epochs_done == 1 else f"epochs 1–{epochs_done} are"
-    assert err == (f"cnn_train: interrupted during epoch {epochs_done + 1}; {saved} saved in artifacts/{framework}_cnn/"
-                   f"{STATE[framework]}. Continue with: cnn_train --framework {framework} --resume --artifacts-dir artifacts\n")
+    assert err == (f"cnn_train: interrupted during epoch {epochs_done + 1}; {saved} saved in runs/{framework}_cnn/"
+                   f"{STATE[framework]}. Continue with: cnn_train --framework {framework} --resume --artifacts-dir runs\n")
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(["history.csv", CHECKPOINT[framework], STATE[framework]])
     assert [r["epoch"] for r in read_history(run_dir / "history.csv")] == list(range(1, epochs_done + 1))
     return err
@@ -106,7 +106,7 @@ def interrupt(proc, run_dir, framework, sig, epochs_done):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_run_stopped_by_sigkill_ctrl_c_and_sigterm_resumes_to_the_end(framework, tmp_path, cnn_train):
     options = ["--framework", framework, "--epochs", "4", "--seed", "3", *SLICE]
-    run_dir = tmp_path / "artifacts" / f"{framework}_cnn"
+    run_dir = tmp_path / "runs" / f"{framework}_cnn"
     killed = cnn_train(*options)
     wait_for_epochs(killed, run_dir, framework, 1)
     killed.send_signal(signal.SIGKILL); killed.communicate()

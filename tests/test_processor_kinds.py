@@ -47,6 +47,18 @@ def test_masking_covers_the_arithmetic_and_nothing_else():
     assert execute_notebooks.compare(page("x\n", "{'resumed': True}\n", "y\n"), other_bool, "p", exact=False) != []
 
 
+def test_native_log_lines_on_stderr_are_left_out_and_nothing_else():
+    "TensorFlow's C++ log lines depend on the processor; Python's own warnings on standard error still count."
+    def err_page(*texts):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "build()", outputs=[nbformat.v4.new_output("stream", name="stderr", text=t) for t in texts])])
+    log = ("E0000 00:00:1796654192.292150   11479 util.cc:131] oneDNN supports DT_BFLOAT16 only on platforms with "
+           "AVX-512. Falling back to the default Eigen-based implementation if present.\n")
+    assert execute_notebooks.compare(err_page(), err_page(log), "p") == []
+    assert execute_notebooks.compare(err_page("W1207 14:05:54.000001 42 cpu_feature_guard.cc:210] x\n"), err_page(), "p") == []
+    assert execute_notebooks.compare(err_page(), err_page("UserWarning: the dropout rate is odd\n"), "p") != []
+
+
 def test_pages_pass_on_the_other_kind_of_processor():
     "The pages that state the arithmetic re-execute on the kind of processor this machine is not, and match."
     other = KINDS[not cpu_supports_bfloat16()]

@@ -37,7 +37,7 @@ def test_resnet_trains_resumes_and_predicts(framework, tmp_path):
     (tmp_path / "whole").mkdir(); (tmp_path / "stopped").mkdir()
     whole = run_cli(bin_path("cnn_train"), "--framework", framework, *FLAGS[framework], *RUN, cwd=tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr
-    run_dir = tmp_path / "whole" / "artifacts" / f"{framework}_resnet"
+    run_dir = tmp_path / "whole" / "runs" / f"{framework}_resnet"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["config"]["model"], metrics["config"]["channels"], metrics["config"]["crop"]) == ("resnet", [16, 32, 64], 2)  # the family's own defaults
     assert metrics["parameter_count"] == 77_754  # depth 8: one block per stage
@@ -47,7 +47,7 @@ def test_resnet_trains_resumes_and_predicts(framework, tmp_path):
     stopped = run_cli(sys.executable, "-c", INTERRUPT_AFTER_FIRST_EPOCH.format(framework=framework), *FLAGS[framework], *RUN,
                       cwd=tmp_path / "stopped")
     assert stopped.returncode == 130, stopped.stderr
-    stopped_dir = tmp_path / "stopped" / "artifacts" / f"{framework}_resnet"
+    stopped_dir = tmp_path / "stopped" / "runs" / f"{framework}_resnet"
     assert [r["epoch"] for r in read_history(stopped_dir / "history.csv")] == [1] and (stopped_dir / STATE[framework]).exists()
     resumed = run_cli(bin_path("cnn_train"), "--framework", framework, "--model", "resnet", "--resume", "--no-progress",
                       cwd=tmp_path / "stopped")
@@ -83,13 +83,13 @@ def test_resnet_trains_resumes_and_predicts(framework, tmp_path):
 def test_interrupted_resnet_run_names_its_family_in_the_resume_command(tmp_path):
     command = [bin_path("cnn_train"), "--framework", "pytorch", *RUN[:-1], "--epochs", "3"]
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    run_dir = tmp_path / "artifacts" / "pytorch_resnet"
+    run_dir = tmp_path / "runs" / "pytorch_resnet"
     deadline = time.time() + 300
     while time.time() < deadline and not (run_dir / "last.pt").exists(): time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "Continue with: cnn_train --framework pytorch --model resnet --resume --artifacts-dir artifacts" in err
+    assert "Continue with: cnn_train --framework pytorch --model resnet --resume --artifacts-dir runs" in err
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])

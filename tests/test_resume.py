@@ -18,7 +18,7 @@ def kill_during_epoch(framework, cwd, epoch, flags=(), timeout=600):
     env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen([bin_path("cnn_train"), "--framework", framework, *flags, *RUN], cwd=cwd, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    run_dir = cwd / "artifacts" / f"{framework}_cnn"
+    run_dir = cwd / "runs" / f"{framework}_cnn"
     deadline = time.time() + timeout
     try:
         while time.time() < deadline:
@@ -41,7 +41,7 @@ def test_killed_run_resumes_after_its_last_complete_epoch(framework, flags, tmp_
     whole = run_cli(bin_path("cnn_train"), "--framework", framework, *flags, *RUN, cwd=tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr
     before = kill_during_epoch(framework, tmp_path / "killed", epoch=3, flags=flags)
-    run_dir = tmp_path / "killed" / "artifacts" / f"{framework}_cnn"
+    run_dir = tmp_path / "killed" / "runs" / f"{framework}_cnn"
     assert len(before) == 2 and not (run_dir / "metrics.json").exists()
     # Starting afresh would destroy the saved state: refused.
     fresh = run_cli(bin_path("cnn_train"), "--framework", framework, *flags, *RUN, cwd=tmp_path / "killed")
@@ -56,7 +56,7 @@ def test_killed_run_resumes_after_its_last_complete_epoch(framework, flags, tmp_
     history = read_history(run_dir / "history.csv")
     assert [r["epoch"] for r in history] == [1, 2, 3] and history[:2] == before
     got = json.loads((run_dir / "metrics.json").read_text())
-    want = json.loads((tmp_path / "whole" / "artifacts" / f"{framework}_cnn" / "metrics.json").read_text())
+    want = json.loads((tmp_path / "whole" / "runs" / f"{framework}_cnn" / "metrics.json").read_text())
     assert without_timing(got) == without_timing(want)  # exactly the uninterrupted run
 
 
@@ -72,5 +72,5 @@ def test_same_seed_gives_identical_metrics(framework, flags, tmp_path):
         (tmp_path / name).mkdir()
         proc = run_cli(bin_path("cnn_train"), "--framework", framework, *flags, "--epochs", "1", *RUN[2:], cwd=tmp_path / name)
         assert proc.returncode == 0, proc.stderr
-        runs.append(json.loads((tmp_path / name / "artifacts" / f"{framework}_cnn" / "metrics.json").read_text()))
+        runs.append(json.loads((tmp_path / name / "runs" / f"{framework}_cnn" / "metrics.json").read_text()))
     assert without_timing(runs[0]) == without_timing(runs[1])

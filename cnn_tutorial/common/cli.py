@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import shlex
 import signal
 import sys
 import threading
@@ -16,13 +15,12 @@ from pathlib import Path
 from typing import Iterator
 
 from .config import FRAMEWORKS, TrainConfig, add_config_arguments, config_from_args
-from .inference import Predictor, checkpoint_framework
-from .report import LAST_STATE_NAMES
+from .inference import LAST_STATE_NAMES, Predictor, checkpoint_framework, resume_command
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'train_parser', 'saved_run_config', 'Terminated', 'raise_terminated', 'sigterm_interrupts',
-           'interrupted_exit_code', 'resume_command', 'saved_epochs', 'interruption_message', 'train_main',
-           'load_any_predictor', 'predict_main']
+           'interrupted_exit_code', 'saved_epochs', 'interruption_message', 'train_main', 'load_any_predictor',
+           'predict_main']
 
 # %% ../../nbs/common/05_cli.ipynb #79cafb4f
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError)
@@ -39,8 +37,11 @@ def train_parser(framework: str | None = None, defaults: TrainConfig | None = No
     p = argparse.ArgumentParser(prog=prog, description="Train a network of the family --model names (the course CNN by default), keep the best epoch on the "
                                 "validation split, score it once on the test set and save the artifacts.")
     if framework is None: p.add_argument("--framework", choices=FRAMEWORKS, default="pytorch", help="framework to train with (default: pytorch)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in the artifacts folder, "
-                   "after its last complete epoch, with its saved configuration")
+    earlier = p.add_mutually_exclusive_group()
+    earlier.add_argument("--resume", action="store_true", help="continue the interrupted run in the artifacts folder, "
+                         "after its last complete epoch, with its saved configuration")
+    earlier.add_argument("--overwrite", action="store_true", help="replace the run already in the artifacts folder, "
+                         "finished or interrupted (without it, such a folder is refused)")
     return add_config_arguments(p, defaults)
 
 
@@ -79,12 +80,6 @@ def sigterm_interrupts() -> Iterator[None]:
 def interrupted_exit_code(stop: KeyboardInterrupt) -> int:
     "What a shell reports for a process stopped by the signal: 128 + its number, 130 after Ctrl-C, 143 after `SIGTERM`."
     return 128 + getattr(stop, "signum", signal.SIGINT)
-
-
-def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
-    "The command that continues the interrupted run of `framework` and `model` in `artifacts_dir`, quoted for a shell."
-    options = (["--framework", framework] if names_framework else []) + (["--model", model] if model != "cnn" else [])
-    return f"{prog} {shlex.join([*options, '--resume', '--artifacts-dir', str(artifacts_dir)])}"
 
 
 def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
@@ -128,7 +123,7 @@ def train_main(argv: list[str] | None = None, framework: str | None = None) -> i
             try: config = config_from_args(args)
             except ValueError as e: parser.error(str(e))
             train = importlib.import_module(f"cnn_tutorial.{chosen}.train").train
-            result = train(config, resume=args.resume)
+            result = train(config, resume=args.resume, overwrite=args.overwrite)
     except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir, framework is None, args.model)
     except USER_ERRORS as e: return _fail(parser.prog, e)
     if result:  # in a distributed run, only the first process reports

@@ -66,7 +66,7 @@ class TrainConfig:
     val_size: int = _opt(5000, "training images held out to choose the best epoch")
     max_images: int = _opt(0, "use at most this many images of each split (0: all); for quick checks")
     data_dir: str = _opt("", "folder holding the Fashion-MNIST IDX files (empty: search the usual places)")
-    artifacts_dir: str = _opt("artifacts", "folder under which <framework>_<model>/ receives the outputs")
+    artifacts_dir: str = _opt("runs", "folder under which <framework>_<model>/ receives the outputs")
     device: str = _opt("auto", "auto (MPS, then CUDA, then CPU), cpu, cuda or mps")
     num_threads: int = _opt(0, "CPU threads for the framework (0: its default)")
     progress: bool = _opt(True, "show progress bars")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -18,8 +19,8 @@ from .config import EVAL_BATCH_SIZE
 from .data import scale_pixels
 
 # %% auto #0
-__all__ = ['MAX_FILE_PIXELS', 'MAX_BATCH_VALUES', 'CHECKPOINT_NAMES', 'as_pixel_batch', 'softmax', 'Predictor',
-           'checkpoint_framework', 'resolve_checkpoint']
+__all__ = ['MAX_FILE_PIXELS', 'MAX_BATCH_VALUES', 'CHECKPOINT_NAMES', 'LAST_STATE_NAMES', 'METRICS_NAME', 'as_pixel_batch',
+           'softmax', 'Predictor', 'checkpoint_framework', 'resume_command', 'check_finished_run', 'resolve_checkpoint']
 
 # %% ../../nbs/common/03_inference.ipynb #d5645107
 MAX_FILE_PIXELS = 4096 * 4096  # pixels an image file may promise: far above any model's input, far below a bomb's
@@ -141,6 +142,8 @@ class Predictor:
 
 # %% ../../nbs/common/03_inference.ipynb #6f5b8fca
 CHECKPOINT_NAMES = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
+LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}  # the whole training state, kept until the run ends
+METRICS_NAME = "metrics.json"  # the report: written last, when the run has finished
 
 
 def checkpoint_framework(path: str | os.PathLike) -> str:
@@ -158,9 +161,31 @@ def checkpoint_framework(path: str | os.PathLike) -> str:
     raise ValueError(f"{path} is not a checkpoint: expected a .pt file, a .h5 file or a run folder")
 
 
+def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
+    "The command that continues the interrupted run of `framework` and `model` in `artifacts_dir`, quoted for a shell."
+    options = (["--framework", framework] if names_framework else []) + (["--model", model] if model != "cnn" else [])
+    return f"{prog} {shlex.join([*options, '--resume', '--artifacts-dir', str(artifacts_dir)])}"
+
+
+def check_finished_run(run_dir: str | os.PathLike, framework: str) -> None:
+    "Refuse `run_dir` unless it holds a finished run of `framework`: its report written and no training state left."
+    run_dir = Path(run_dir)
+    if (run_dir / LAST_STATE_NAMES[framework]).is_file():
+        prefix = f"{framework}_"
+        model = run_dir.name[len(prefix):] if run_dir.name.startswith(prefix) else "cnn"
+        raise ValueError(f"{run_dir} holds a run that is still training or was interrupted, not a finished one "
+                         f"({LAST_STATE_NAMES[framework]} is there); finish it with: "
+                         f"{resume_command('cnn_train', framework, run_dir.parent, model=model)}")
+    if not (run_dir / METRICS_NAME).is_file():
+        raise ValueError(f"{run_dir} holds no finished run: it has no {METRICS_NAME}, which a run writes when it ends")
+
+
 def resolve_checkpoint(path: str | os.PathLike, framework: str) -> Path:
-    "The checkpoint file of `framework` at `path` (a file, or a run folder holding it)."
+    "The checkpoint file of `framework` at `path`: a file, or a run folder holding a finished run (`check_finished_run`)."
     path = Path(path)
     found = checkpoint_framework(path)
     if found != framework: raise ValueError(f"{path} is a {found} checkpoint, not a {framework} one")
+    if path.is_dir(): check_finished_run(path, framework)
+    elif path.name == CHECKPOINT_NAMES[framework] and (path.parent / LAST_STATE_NAMES[framework]).is_file():
+        check_finished_run(path.parent, framework)  # the best epoch so far of a run that has not ended
     return path / CHECKPOINT_NAMES[framework] if path.is_dir() else path

@@ -16,27 +16,69 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .config import TrainConfig
+from .inference import CHECKPOINT_NAMES, LAST_STATE_NAMES, METRICS_NAME
 from .plots import plot_confusion_matrix, plot_history
 from .utils import (HISTORY_COLUMNS, accuracy, check_writable_dir, confusion_matrix, machine_description,
-                                       per_class_accuracy, read_metrics, write_history, write_metrics)
+                                       per_class_accuracy, read_json, read_metrics, write_history, write_metrics)
 
 # %% auto #0
-__all__ = ['LAST_STATE_NAMES', 'LOCK_NAME', 'prepare_run_dir', 'this_command', 'lock_holder', 'is_linked', 'acquire_lock',
-           'run_dir_lock', 'held_run_dir', 'RunLog', 'TrainCallback', 'InterruptAfter']
+__all__ = ['RUN_FILE_NAMES', 'LOCK_NAME', 'run_file_names', 'run_files', 'stale_temporaries', 'earlier_run', 'clear_run',
+           'prepare_run_dir', 'this_command', 'lock_holder', 'is_linked', 'acquire_lock', 'run_dir_lock',
+           'held_run_dir', 'RunLog', 'TrainCallback', 'InterruptAfter']
 
 # %% ../../nbs/common/06_report.ipynb #ed5a6cb5
-LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
+RUN_FILE_NAMES = ("history.csv", "curves.png", "confusion_matrix.png")  # besides the checkpoint, state and report
 
 
-def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False) -> tuple[Path, Path]:
-    "Check the run folder before any work: writable, and holding an interrupted run exactly when resuming. Returns it and the state file."
+def run_file_names(framework: str) -> tuple[str, ...]:
+    "The names of the files a run of `framework` writes: its report first, then its state, checkpoint, history and plots."
+    return (METRICS_NAME, LAST_STATE_NAMES[framework], CHECKPOINT_NAMES[framework], *RUN_FILE_NAMES)
+
+
+def run_files(run_dir: str | os.PathLike, framework: str) -> list[Path]:
+    "The files of a run of `framework` now in `run_dir`, in the order of `run_file_names`."
+    return [Path(run_dir) / n for n in run_file_names(framework) if (Path(run_dir) / n).is_file()]
+
+
+def stale_temporaries(run_dir: str | os.PathLike, framework: str) -> list[Path]:
+    "The temporary files that writes killed part-way left in `run_dir`: `atomic_path` names them `.NAME.XXXXXXXX<suffix>`."
+    prefixes = tuple(f".{n}." for n in run_file_names(framework))
+    return sorted(p for p in Path(run_dir).iterdir() if p.name.startswith(prefixes) and p.is_file())
+
+
+def earlier_run(run_dir: str | os.PathLike, framework: str) -> str | None:
+    "What a new run in `run_dir` would destroy, in words: a finished run, an interrupted one, or what is left of one; None if nothing."
+    run_dir, files = Path(run_dir), run_files(run_dir, framework)
+    if not files: return None
+    if (run_dir / LAST_STATE_NAMES[framework]).is_file(): return f"an interrupted run ({LAST_STATE_NAMES[framework]})"
+    if (run_dir / METRICS_NAME).is_file():
+        try:
+            m = read_json(run_dir / METRICS_NAME)
+            return f"a finished run (test accuracy {m['test_accuracy']:.2%}, best epoch {m['best_epoch']} of {m['epochs_completed']})"
+        except (ValueError, OSError, KeyError, TypeError): return f"a finished run (its {METRICS_NAME} cannot be read)"
+    return f"what is left of a run that cannot be resumed ({', '.join(f.name for f in files)})"
+
+
+def clear_run(run_dir: str | os.PathLike, framework: str) -> None:
+    "Remove the run of `framework` in `run_dir`, its report first: a kill part-way never leaves a folder that looks finished."
+    for f in run_files(run_dir, framework):
+        try: f.unlink(missing_ok=True)
+        except OSError as e: raise PermissionError(f"could not remove {f}: {e.strerror or e}") from None
+
+
+def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False, overwrite: bool = False) -> tuple[Path, Path]:
+    "Check the run folder before any work, in the process that holds its lock; returns it and the state file."
+    if resume and overwrite: raise ValueError("--resume and --overwrite exclude each other: one continues the run, the other replaces it")
     run_dir = check_writable_dir(config.run_dir(framework))
     last = run_dir / LAST_STATE_NAMES[framework]
     if resume and not last.is_file():
         raise ValueError(f"nothing to resume in {run_dir}: no {last.name} (the run finished, or never completed an epoch)")
-    if not resume and last.is_file():
-        raise ValueError(f"{run_dir} holds an interrupted run ({last.name}); resume it with --resume, "
-                         "or choose another --artifacts-dir")
+    found = None if resume else earlier_run(run_dir, framework)
+    if found and not overwrite:
+        way_on = "resume it with --resume, replace it" if found.startswith("an interrupted") else "replace it"
+        raise ValueError(f"{run_dir} holds {found}; {way_on} with --overwrite, or choose another --artifacts-dir")
+    if found: clear_run(run_dir, framework)
+    for tmp in stale_temporaries(run_dir, framework): tmp.unlink(missing_ok=True)  # the lock is held: no write is under way
     return run_dir, last
 
 # %% ../../nbs/common/06_report.ipynb #7a4be61c
@@ -90,14 +132,15 @@ def run_dir_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def held_run_dir(config: TrainConfig, framework: str, resume: bool = False, writer: bool = True) -> Iterator[tuple[Path, Path]]:
+def held_run_dir(config: TrainConfig, framework: str, resume: bool = False, writer: bool = True,
+                 overwrite: bool = False) -> Iterator[tuple[Path, Path]]:
     "The run folder and its state file while the block runs: locked, then checked by `prepare_run_dir`, in the process that writes (`writer`); another process only reads them."
     run_dir = config.run_dir(framework)
     if not writer:
         yield run_dir, run_dir / LAST_STATE_NAMES[framework]
         return
     with run_dir_lock(check_writable_dir(run_dir)):
-        yield prepare_run_dir(config, framework, resume)
+        yield prepare_run_dir(config, framework, resume, overwrite)
 
 # %% ../../nbs/common/06_report.ipynb #dfc8f7e1
 class RunLog:
@@ -132,7 +175,7 @@ class RunLog:
 
     def finish(self, config: TrainConfig, classes: Sequence[str], test_loss: float, test_predictions: np.ndarray,
                test_targets: np.ndarray, **info) -> dict:
-        "Write `metrics.json`, `curves.png` and `confusion_matrix.png`; return the metrics."
+        "Write `curves.png`, `confusion_matrix.png`, then `metrics.json`, which marks the run finished; return the metrics."
         cm = confusion_matrix(test_targets, test_predictions, len(classes))
         best = self.best
         train_seconds = sum(r["seconds"] for r in self.history)
@@ -142,13 +185,13 @@ class RunLog:
                        test_loss=float(test_loss), per_class_accuracy=dict(zip(classes, map(float, per_class_accuracy(cm)))),
                        confusion_matrix=cm.tolist(), train_seconds=train_seconds,
                        seconds_per_epoch=train_seconds / len(self.history), machine=machine_description(), **info)
-        write_metrics(self.run_dir / "metrics.json", metrics)
         title = f"{self.framework}: test accuracy {metrics['test_accuracy']:.2%}"
         plot_history(self.history, self.framework, path=self.run_dir / "curves.png")
         plot_confusion_matrix(cm, classes, title, path=self.run_dir / "confusion_matrix.png")
+        write_metrics(self.run_dir / METRICS_NAME, metrics)  # the report last: its presence means the run is complete
         if self.framework in LAST_STATE_NAMES:  # last: a run interrupted while writing its report can still resume
             (self.run_dir / LAST_STATE_NAMES[self.framework]).unlink(missing_ok=True)
-        return read_metrics(self.run_dir / "metrics.json")
+        return read_metrics(self.run_dir / METRICS_NAME)
 
 # %% ../../nbs/common/06_report.ipynb #9eb5c4c0
 class TrainCallback:

@@ -29,11 +29,12 @@ from .utils import count_parameters, seed_everything
 __all__ = ['train', 'main']
 
 # %% ../../nbs/pytorch/07_train.ipynb #287c1d00
-def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = ()) -> dict:
-    "Train (or `resume` an interrupted run), keep the best validation epoch, score it on the test set; write the artifacts."
+def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
+          overwrite: bool = False) -> dict:
+    "Train (or `resume` an interrupted run; `overwrite` the run in the folder), keep the best validation epoch, score it on the test set; write the artifacts."
     rank, world_size, _ = distributed_context()
     device = process_device(config.device)
-    with held_run_dir(config, "pytorch", resume, writer=rank == 0) as (run_dir, last):  # one process writes: it holds the folder
+    with held_run_dir(config, "pytorch", resume, writer=rank == 0, overwrite=overwrite) as (run_dir, last):  # one process writes: it holds the folder
         checkpoint = run_dir / CHECKPOINT_NAMES["pytorch"]
         join_processes(device)
         seed_everything(config.seed, config.deterministic)

@@ -13,9 +13,9 @@ from .config import arithmetic_name, configure_threads, get_device, precision_po
 from ..common.cli import train_main
 from ..common.config import EVAL_BATCH_SIZE, TrainConfig
 from ..common.data import splits_for
-from ..common.inference import CHECKPOINT_NAMES
+from ..common.inference import CHECKPOINT_NAMES, LAST_STATE_NAMES
 from ..common.registry import dataset_spec
-from ..common.report import LAST_STATE_NAMES, RunLog, TrainCallback, held_run_dir
+from ..common.report import RunLog, TrainCallback, held_run_dir
 from .checkpoints import load_checkpoint, model_from_checkpoint, resume_from, save_checkpoint
 from .data import make_dataset, steps_per_epoch
 from .distributed import (check_in_sync, check_same_options, distribution_strategy, fit_on_workers, is_chief,
@@ -28,11 +28,12 @@ from .utils import count_parameters, seed_everything
 __all__ = ['train', 'main']
 
 # %% ../../nbs/tensorflow/07_train.ipynb #9ccb55f9
-def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = ()) -> dict:
-    "Train (or `resume` an interrupted run), keep the best validation epoch, score it on the test set; write the artifacts."
+def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
+          overwrite: bool = False) -> dict:
+    "Train (or `resume` an interrupted run; `overwrite` the run in the folder), keep the best validation epoch, score it on the test set; write the artifacts."
     addresses, position = training_tasks()
     workers, chief = max(len(addresses), 1), is_chief()
-    with held_run_dir(config, "tensorflow", resume, writer=chief) as (run_dir, saved_state):  # the chief writes: it holds the folder
+    with held_run_dir(config, "tensorflow", resume, writer=chief, overwrite=overwrite) as (run_dir, saved_state):  # the chief writes: it holds the folder
         if not chief and resume and not saved_state.is_file():  # the chief's state: every worker resumes from it
             raise ValueError(f"worker {position} cannot read {saved_state}: to resume on several machines, "
                              "--artifacts-dir must be storage that every worker can read")
