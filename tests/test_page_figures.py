@@ -1,5 +1,6 @@
 "Figures quoted in the prose of the pages and README, checked against the committed artifacts they come from."
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,7 +13,7 @@ VARIANTS = json.loads((ROOT / "benchmarks" / "results" / "variants.json").read_t
 def prose(page: str) -> str:
     "The markdown of a page, its lines joined by spaces, so that a quoted sentence may wrap anywhere."
     cells = json.loads((ROOT / "nbs" / page).read_text(encoding="utf-8"))["cells"]
-    return " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
+    return re.sub(r"\s+", " ", " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"))
 
 
 def variant(framework: str, name: str, batch: int = 128) -> float:
@@ -34,3 +35,15 @@ def test_keras_batch_norm_figures():
     assert unfused < fused / 2 and "less than half the speed with Keras's own layer" in prose("tensorflow/03_model.ipynb")
     pytorch = variant("pytorch", "channels-last, mixed bfloat16")
     assert round(unfused / pytorch, 1) == 0.5 and "it was about half as fast before its batch norm ran" in README
+
+
+def test_bfloat16_speed_up_quoted_on_the_config_page():
+    pytorch = variant("pytorch", "channels-last, mixed bfloat16") / variant("pytorch", "channels-last, float32")
+    keras = variant("tensorflow", "mixed bfloat16") / variant("tensorflow", "float32")
+    assert (f"bfloat16 trained this network {pytorch:.1f} times as fast as float32 in PyTorch and {keras:.1f} times in "
+            "Keras") in prose("common/00_config.ipynb")
+    assert json.loads((ROOT / "benchmarks" / "results" / "variants.json").read_text())["machine"].startswith("Intel(R) Xeon(R)")
+    assert "Intel Xeon of the committed benchmark (`benchmarks/results/variants.md`), which computes bfloat16 natively" \
+        in prose("common/00_config.ipynb")
+    native = [r for r in VARIANTS if r["variant"] in ("channels-last, mixed bfloat16", "mixed bfloat16") and r["batch_size"] == 128]
+    assert native and all(r.get("default") for r in native), native  # the run chose bfloat16 itself: the processor has it
