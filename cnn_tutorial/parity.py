@@ -27,11 +27,11 @@ import keras
 from .common.config import TrainConfig
 from .common.data import scale_pixels
 from .pytorch.model import build_model as build_torch_model
-from .pytorch.checkpoints import load_checkpoint as load_torch_checkpoint
-from .pytorch.checkpoints import model_from_checkpoint as torch_model_from_checkpoint
+from .pytorch.model import load_checkpoint as load_torch_checkpoint
+from .pytorch.model import model_from_checkpoint as torch_model_from_checkpoint
 from .tensorflow.model import build_model as build_keras_model
-from .tensorflow.checkpoints import load_checkpoint as load_keras_checkpoint
-from .tensorflow.checkpoints import model_from_checkpoint as keras_model_from_checkpoint
+from .tensorflow.model import load_checkpoint as load_keras_checkpoint
+from .tensorflow.model import model_from_checkpoint as keras_model_from_checkpoint
 
 # %% auto #0
 __all__ = ['conv_kernel_to_keras', 'conv_kernel_to_torch', 'dense_kernel_to_keras', 'dense_kernel_to_torch', 'LayerPair',

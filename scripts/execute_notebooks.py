@@ -18,7 +18,7 @@ for each page, the processor traits its outputs were made with. `--check` on a p
 every character (timings aside); on another it compares the outputs with their numbers and the facts of the processor
 masked (the arithmetic a run trains in, `mixed bfloat16` or `float32`, whether bfloat16 is native, the device): the same
 cells, lines, words and figures. Lines of the frameworks' native logs on standard error (TensorFlow's C++ messages,
-which also depend on the processor) are left out on both sides. `CNN_TUTORIAL_CPUINFO=tests/cpuinfo/float32` (or `.../bfloat16`) makes the package and
+which also depend on the processor) are left out on both sides, and out of the pages saved. `CNN_TUTORIAL_CPUINFO=tests/cpuinfo/float32` (or `.../bfloat16`) makes the package and
 this check read that file instead of /proc/cpuinfo, so a machine of one kind proves the pages on the other.
 """
 from __future__ import annotations
@@ -127,6 +127,17 @@ def execute(path: Path) -> nbformat.NotebookNode:
             cell.execution_count = None
             for out in cell.outputs:
                 if "execution_count" in out: out.execution_count = None
+    return without_native_logs(nb)
+
+
+def without_native_logs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    "`nb` with the frameworks' native log lines (`NATIVE_LOG`) taken out of its standard error, which then may be empty."
+    for cell in nb.cells:
+        if cell.cell_type != "code": continue
+        for out in cell.outputs:
+            if out.output_type == "stream" and out.name == "stderr":
+                out.text = "".join(line for line in out.text.splitlines(keepends=True) if not NATIVE_LOG.match(line))
+        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and not o.text)]
     return nb
 
 

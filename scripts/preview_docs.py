@@ -205,7 +205,8 @@ def _exporter():
 def convert(page):
     "Convert one processed notebook (a path relative to `nbs/`) to `_preview/`, returning the file written."
     nb = nbformat.read(PROC / page, as_version=4)
-    nb = prepare(nb, front_matter(nb))
+    fm = front_matter(nb)
+    nb = prepare(nb, fm)
     url = PurePosixPath(page_url(page))
     exporter = _exporter()
     exporter.mathjax_url = "../" * len(url.parent.parts) + MATHJAX
@@ -214,7 +215,18 @@ def convert(page):
     dest = OUT / url
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(fix_html(page, body))
+    for alias in fm.get("aliases", []): write_redirect(url, alias)
     return dest
+
+
+def write_redirect(url, alias):
+    "A page at `alias` (relative to the folder of `url`) that sends its reader on to `url`, as Quarto's `aliases` do."
+    old = PurePosixPath(os.path.normpath((url.parent / alias).as_posix()))
+    target = os.path.relpath(url.as_posix(), old.parent.as_posix())
+    (OUT / old).parent.mkdir(parents=True, exist_ok=True)
+    (OUT / old).write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirect</title>'
+                           f'<meta http-equiv="refresh" content="0; url={target}"><link rel="canonical" href="{target}">'
+                           f'</head><body><a href="{target}">This page has moved: {target}</a></body></html>\n')
 
 
 def build(process=True):

@@ -11,8 +11,9 @@ for folder in nbs/common nbs/pytorch nbs/tensorflow; do
     timeout 1800 nbdev_test --path "$folder" --timing
   fi
 done
-# Pages outside the tracks (home, theory, guided runs, comparisons, model families) one by one: some use both frameworks.
-for nb in nbs/*.ipynb nbs/guided/*.ipynb nbs/resnet/*.ipynb; do
+# Pages outside the tracks (home, theory, guided runs, comparisons, model families, several processes) one by one:
+# some use both frameworks.
+for nb in nbs/*.ipynb nbs/guided/*.ipynb nbs/resnet/*.ipynb nbs/distributed/*.ipynb; do
   echo "== nbdev_test --path $nb"
   timeout 900 nbdev_test --path "$nb"
 done

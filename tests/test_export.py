@@ -39,7 +39,7 @@ PORTED_EXPORT = """
 import sys
 from cnn_tutorial.parity import keras_model_from_torch_checkpoint
 from cnn_tutorial.common.export import onnx_metadata, write_onnx_metadata
-from cnn_tutorial.pytorch.checkpoints import load_checkpoint
+from cnn_tutorial.pytorch.model import load_checkpoint
 from cnn_tutorial.tensorflow.inference import export_onnx_model
 from cnn_tutorial.tensorflow.utils import count_parameters
 checkpoint, out = sys.argv[1], sys.argv[2]

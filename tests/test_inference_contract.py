@@ -15,7 +15,7 @@ CHECKPOINTS = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
 def track(framework):
     "The framework's `build_model`, `save_checkpoint` and `load_predictor`."
     return (importlib.import_module(f"cnn_tutorial.{framework}.model").build_model,
-            importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").save_checkpoint,
+            importlib.import_module(f"cnn_tutorial.{framework}.model").save_checkpoint,
             importlib.import_module(f"cnn_tutorial.{framework}.inference").load_predictor)
 
 

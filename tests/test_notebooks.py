@@ -16,8 +16,8 @@ def headings(path):
     return [(len(m.group(1)), m.group(2).strip()) for m in re.finditer(r"^(#{1,3}) (.+)$", text, re.M)]
 
 
-def test_both_tracks_have_the_nine_steps():
-    names = ["00_config", "01_utils", "02_data", "03_model", "04_engine", "05_checkpoints", "06_distributed", "07_train", "08_inference"]
+def test_both_tracks_have_the_seven_lessons():
+    names = ["00_config", "01_utils", "02_data", "03_model", "04_engine", "05_train", "06_inference"]
     assert [p.stem for p in PYTORCH] == names
     assert [p.stem for p in sorted((NBS / "tensorflow").glob("*.ipynb"))] == names
 

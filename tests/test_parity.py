@@ -8,10 +8,10 @@ from cnn_tutorial.parity import (compare_logits, keras_model_from_torch_checkpoi
                                  torch_model_from_keras_checkpoint, weight_table)
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.pytorch.model import build_model as build_torch_model
-from cnn_tutorial.pytorch.checkpoints import save_checkpoint as save_torch_checkpoint
+from cnn_tutorial.pytorch.model import save_checkpoint as save_torch_checkpoint
 from cnn_tutorial.pytorch.utils import count_parameters as count_torch_parameters
 from cnn_tutorial.tensorflow.model import build_model as build_keras_model
-from cnn_tutorial.tensorflow.checkpoints import save_checkpoint as save_keras_checkpoint
+from cnn_tutorial.tensorflow.model import save_checkpoint as save_keras_checkpoint
 from cnn_tutorial.tensorflow.utils import count_parameters as count_keras_parameters
 
 CONFIG = TrainConfig(channels=(8, 16, 32), kernel_size=5, hidden_units=32)
@@ -160,10 +160,10 @@ def test_a_run_trained_from_scratch_ports_both_ways(framework, tmp_path):
     "One real epoch on a slice, then its checkpoint ported to the other framework and back: the same logits and classes."
     from cnn_tutorial.common.config import notebook_config
     from cnn_tutorial.common.data import load_splits
-    from cnn_tutorial.pytorch.checkpoints import load_checkpoint as load_torch_checkpoint
-    from cnn_tutorial.pytorch.checkpoints import model_from_checkpoint as torch_model_from_checkpoint
-    from cnn_tutorial.tensorflow.checkpoints import load_checkpoint as load_keras_checkpoint
-    from cnn_tutorial.tensorflow.checkpoints import model_from_checkpoint as keras_model_from_checkpoint
+    from cnn_tutorial.pytorch.model import load_checkpoint as load_torch_checkpoint
+    from cnn_tutorial.pytorch.model import model_from_checkpoint as torch_model_from_checkpoint
+    from cnn_tutorial.tensorflow.model import load_checkpoint as load_keras_checkpoint
+    from cnn_tutorial.tensorflow.model import model_from_checkpoint as keras_model_from_checkpoint
     train = __import__(f"cnn_tutorial.{framework}.train", fromlist=["train"]).train
     run = train(notebook_config(epochs=1, artifacts_dir=str(tmp_path), progress=False))
     images = load_splits(max_images=512)["test"][0][..., 0]

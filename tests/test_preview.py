@@ -115,6 +115,16 @@ def test_code_page_has_outputs(page):
     assert not n, f"nbs/{page}: a code page with no outputs ({n} code cells shown, no saved output at all)"
 
 
+@pytest.mark.parametrize("old, new", [("pytorch/checkpoints.html", "pytorch/model.html"),
+                                      ("tensorflow/checkpoints.html", "tensorflow/model.html"),
+                                      ("pytorch/distributed.html", "distributed/pytorch.html"),
+                                      ("tensorflow/distributed.html", "distributed/tensorflow.html")])
+def test_old_page_addresses_lead_to_the_pages_that_replaced_them(old, new, browser, preview):
+    "A link to a page of an earlier layout (bookmarked, or on another site) still arrives: its page redirects."
+    browser.get((preview / old).as_uri())
+    assert Path(unquote(browser.current_url.removeprefix("file://"))) == preview / new
+
+
 def test_checks_catch_a_broken_page(browser, preview, tmp_path):
     "The checks can fail: a page with a broken image, dead links and raw TeX is reported for each."
     for child in preview.iterdir(): (tmp_path / child.name).symlink_to(child)
@@ -152,5 +162,5 @@ def test_preview_builds_in_a_clone_under_a_hidden_folder(tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     built = {p.relative_to(clone / "_preview").as_posix() for p in (clone / "_preview").rglob("*.html")
-             if "mathjax" not in p.parts}
+             if "mathjax" not in p.parts and 'http-equiv="refresh"' not in p.read_text()}  # redirects from old addresses aside
     assert built == {preview_docs.page_url(page) for page in PAGES}, built

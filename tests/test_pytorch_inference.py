@@ -7,7 +7,7 @@ import torch
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.pytorch.inference import load_predictor
 from cnn_tutorial.pytorch.model import build_model
-from cnn_tutorial.pytorch.checkpoints import save_checkpoint
+from cnn_tutorial.pytorch.model import save_checkpoint
 
 SMALL = TrainConfig(channels=(4, 8), hidden_units=16)
 

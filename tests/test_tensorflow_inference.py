@@ -6,7 +6,7 @@ from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.tensorflow.config import tf
 from cnn_tutorial.tensorflow.inference import load_predictor
 from cnn_tutorial.tensorflow.model import build_model
-from cnn_tutorial.tensorflow.checkpoints import METADATA_ATTR, save_checkpoint
+from cnn_tutorial.tensorflow.model import METADATA_ATTR, save_checkpoint
 
 SMALL = TrainConfig(channels=(4, 8), hidden_units=16)
 

@@ -49,7 +49,7 @@ def saved_run_config(framework: str, artifacts_dir: str, model: str = "cnn") -> 
     "The configuration of the interrupted run of `framework` and `model` under `artifacts_dir`."
     state_file = TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
     if not state_file.is_file(): raise ValueError(f"nothing to resume: {state_file} does not exist (the run finished, or never completed an epoch)")
-    load_checkpoint = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint
+    load_checkpoint = importlib.import_module(f"cnn_tutorial.{framework}.model").load_checkpoint
     return TrainConfig.from_dict(load_checkpoint(state_file)["config"])
 
 
@@ -84,7 +84,7 @@ def interrupted_exit_code(stop: KeyboardInterrupt) -> int:
 
 def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
     "(last complete epoch, epochs of the run) in `state_file`; None if it cannot be read without importing the framework (never started after Ctrl-C)."
-    module = sys.modules.get(f"cnn_tutorial.{framework}.checkpoints")
+    module = sys.modules.get(f"cnn_tutorial.{framework}.model")
     if module is None: return None
     try: state = module.load_checkpoint(state_file)
     except USER_ERRORS: return None

@@ -177,7 +177,7 @@ def load_framework_backend(path: str | Path, threads: int = 0) -> tuple[Predicto
     checkpoint = resolve_checkpoint(path, framework)
     importlib.import_module(f"cnn_tutorial.{framework}.config").configure_threads(threads)
     predictor = load_any_predictor(checkpoint)
-    stored = importlib.import_module(f"cnn_tutorial.{framework}.checkpoints").load_checkpoint(checkpoint)["config"]
+    stored = importlib.import_module(f"cnn_tutorial.{framework}.model").load_checkpoint(checkpoint)["config"]
     config = TrainConfig.from_dict(stored).to_dict()  # every field, those added since the checkpoint was written included
     count = importlib.import_module(f"cnn_tutorial.{framework}.utils").count_parameters(predictor.model)
     return predictor, model_info(predictor, framework, config, count, checkpoint)
