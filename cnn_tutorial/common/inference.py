@@ -142,7 +142,7 @@ class Predictor:
 
 # %% ../../nbs/common/03_inference.ipynb #6f5b8fca
 CHECKPOINT_NAMES = {"pytorch": "model.pt", "tensorflow": "model.weights.h5"}
-LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}  # the whole training state, kept until the run ends
+LAST_STATE_NAMES = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}  # training state, until the run ends
 METRICS_NAME = "metrics.json"  # the report: written last, when the run has finished
 
 
@@ -161,7 +161,8 @@ def checkpoint_framework(path: str | os.PathLike) -> str:
     raise ValueError(f"{path} is not a checkpoint: expected a .pt file, a .h5 file or a run folder")
 
 
-def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
+def resume_command(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True,
+                   model: str = "cnn") -> str:
     "The command that continues the interrupted run of `framework` and `model` in `artifacts_dir`, quoted for a shell."
     options = (["--framework", framework] if names_framework else []) + (["--model", model] if model != "cnn" else [])
     return f"{prog} {shlex.join([*options, '--resume', '--artifacts-dir', str(artifacts_dir)])}"
@@ -181,7 +182,7 @@ def check_finished_run(run_dir: str | os.PathLike, framework: str) -> None:
 
 
 def resolve_checkpoint(path: str | os.PathLike, framework: str) -> Path:
-    "The checkpoint file of `framework` at `path`: a file, or a run folder holding a finished run (`check_finished_run`)."
+    "The checkpoint file of `framework` at `path`: a file, or the folder of a finished run (`check_finished_run`)."
     path = Path(path)
     found = checkpoint_framework(path)
     if found != framework: raise ValueError(f"{path} is a {found} checkpoint, not a {framework} one")

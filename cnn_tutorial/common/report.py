@@ -31,7 +31,7 @@ RUN_FILE_NAMES = ("history.csv", "curves.png", "confusion_matrix.png")  # beside
 
 
 def run_file_names(framework: str) -> tuple[str, ...]:
-    "The names of the files a run of `framework` writes: its report first, then its state, checkpoint, history and plots."
+    "The files a run of `framework` writes: its report first, then its state, checkpoint, history and plots."
     return (METRICS_NAME, LAST_STATE_NAMES[framework], CHECKPOINT_NAMES[framework], *RUN_FILE_NAMES)
 
 
@@ -41,34 +41,37 @@ def run_files(run_dir: str | os.PathLike, framework: str) -> list[Path]:
 
 
 def stale_temporaries(run_dir: str | os.PathLike, framework: str) -> list[Path]:
-    "The temporary files that writes killed part-way left in `run_dir`: `atomic_path` names them `.NAME.XXXXXXXX<suffix>`."
+    "The temporary files that writes killed part-way left in `run_dir` (`atomic_path` names them `.NAME.XXXX…`)."
     prefixes = tuple(f".{n}." for n in run_file_names(framework))
     return sorted(p for p in Path(run_dir).iterdir() if p.name.startswith(prefixes) and p.is_file())
 
 
 def earlier_run(run_dir: str | os.PathLike, framework: str) -> str | None:
-    "What a new run in `run_dir` would destroy, in words: a finished run, an interrupted one, or what is left of one; None if nothing."
+    "What a new run in `run_dir` would destroy, in words (a finished or interrupted run, or its remains), or None."
     run_dir, files = Path(run_dir), run_files(run_dir, framework)
     if not files: return None
     if (run_dir / LAST_STATE_NAMES[framework]).is_file(): return f"an interrupted run ({LAST_STATE_NAMES[framework]})"
     if (run_dir / METRICS_NAME).is_file():
         try:
             m = read_json(run_dir / METRICS_NAME)
-            return f"a finished run (test accuracy {m['test_accuracy']:.2%}, best epoch {m['best_epoch']} of {m['epochs_completed']})"
+            return (f"a finished run (test accuracy {m['test_accuracy']:.2%}, "
+                    f"best epoch {m['best_epoch']} of {m['epochs_completed']})")
         except (ValueError, OSError, KeyError, TypeError): return f"a finished run (its {METRICS_NAME} cannot be read)"
     return f"what is left of a run that cannot be resumed ({', '.join(f.name for f in files)})"
 
 
 def clear_run(run_dir: str | os.PathLike, framework: str) -> None:
-    "Remove the run of `framework` in `run_dir`, its report first: a kill part-way never leaves a folder that looks finished."
+    "Remove the run in `run_dir`, its report first: a kill part-way never leaves a folder that looks finished."
     for f in run_files(run_dir, framework):
         try: f.unlink(missing_ok=True)
         except OSError as e: raise PermissionError(f"could not remove {f}: {e.strerror or e}") from None
 
 
-def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False, overwrite: bool = False) -> tuple[Path, Path]:
+def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False,
+                    overwrite: bool = False) -> tuple[Path, Path]:
     "Check the run folder before any work, in the process that holds its lock; returns it and the state file."
-    if resume and overwrite: raise ValueError("--resume and --overwrite exclude each other: one continues the run, the other replaces it")
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: one continues the run, the other replaces it")
     run_dir = check_writable_dir(config.run_dir(framework))
     last = run_dir / LAST_STATE_NAMES[framework]
     if resume and not last.is_file():
@@ -78,7 +81,7 @@ def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False, o
         way_on = "resume it with --resume, replace it" if found.startswith("an interrupted") else "replace it"
         raise ValueError(f"{run_dir} holds {found}; {way_on} with --overwrite, or choose another --artifacts-dir")
     if found: clear_run(run_dir, framework)
-    for tmp in stale_temporaries(run_dir, framework): tmp.unlink(missing_ok=True)  # the lock is held: no write is under way
+    for tmp in stale_temporaries(run_dir, framework): tmp.unlink(missing_ok=True)  # no write is under way
     return run_dir, last
 
 # %% ../../nbs/common/06_report.ipynb #7a4be61c
@@ -175,7 +178,7 @@ class RunLog:
 
     def finish(self, config: TrainConfig, classes: Sequence[str], test_loss: float, test_predictions: np.ndarray,
                test_targets: np.ndarray, **info) -> dict:
-        "Write `curves.png`, `confusion_matrix.png`, then `metrics.json`, which marks the run finished; return the metrics."
+        "Write the plots, then `metrics.json`, which marks the run finished; return the metrics."
         cm = confusion_matrix(test_targets, test_predictions, len(classes))
         best = self.best
         train_seconds = sum(r["seconds"] for r in self.history)

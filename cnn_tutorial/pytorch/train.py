@@ -63,10 +63,11 @@ def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, 
 # %% ../../nbs/pytorch/05_train.ipynb #287c1d00
 def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
           overwrite: bool = False) -> dict:
-    "Train (or `resume` an interrupted run; `overwrite` the run in the folder), keep the best validation epoch, score it on the test set; write the artifacts."
+    "Train (or `resume`, or `overwrite`, the run in the folder); keep the best validation epoch; test it once."
     rank, world_size, _ = distributed_context()
     device = process_device(config.device)
-    with held_run_dir(config, "pytorch", resume, writer=rank == 0, overwrite=overwrite) as (run_dir, last):  # one process writes: it holds the folder
+    held = held_run_dir(config, "pytorch", resume, writer=rank == 0, overwrite=overwrite)
+    with held as (run_dir, last):  # one process writes: it holds the folder
         checkpoint = run_dir / CHECKPOINT_NAMES["pytorch"]
         join_processes(device)
         seed_everything(config.seed, config.deterministic)

@@ -9,10 +9,9 @@ import os
 import sys
 from typing import Sequence
 
+from .config import arithmetic_name, configure_threads, get_device, precision_policy, tf
 import h5py
 import keras
-
-from .config import arithmetic_name, configure_threads, get_device, precision_policy, tf
 
 from ..common.cli import train_main
 from ..common.config import EVAL_BATCH_SIZE, TrainConfig, check_resume_config
@@ -56,10 +55,11 @@ def resume_from(path: str | os.PathLike, config: TrainConfig, model: keras.Model
 # %% ../../nbs/tensorflow/05_train.ipynb #9ccb55f9
 def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
           overwrite: bool = False) -> dict:
-    "Train (or `resume` an interrupted run; `overwrite` the run in the folder), keep the best validation epoch, score it on the test set; write the artifacts."
+    "Train (or `resume`, or `overwrite`, the run in the folder); keep the best validation epoch; test it once."
     addresses, position = training_tasks()
     workers, chief = max(len(addresses), 1), is_chief()
-    with held_run_dir(config, "tensorflow", resume, writer=chief, overwrite=overwrite) as (run_dir, saved_state):  # the chief writes: it holds the folder
+    held = held_run_dir(config, "tensorflow", resume, writer=chief, overwrite=overwrite)
+    with held as (run_dir, saved_state):  # the chief writes: it holds the folder
         if not chief and resume and not saved_state.is_file():  # the chief's state: every worker resumes from it
             raise ValueError(f"worker {position} cannot read {saved_state}: to resume on several machines, "
                              "--artifacts-dir must be storage that every worker can read")
