@@ -27,38 +27,7 @@ from .model import build_model, load_checkpoint, model_from_checkpoint, save_che
 from .utils import count_parameters, seed_everything
 
 # %% auto #0
-__all__ = ['random_state', 'restore_random_state', 'resume_from', 'train', 'main']
-
-# %% ../../nbs/pytorch/05_train.ipynb #ea99dc5c
-def random_state(generator: torch.Generator) -> dict:
-    "The states of PyTorch's global generators and of `generator` (the shuffling one)."
-    state = {"torch": torch.get_rng_state(), "shuffle": generator.get_state()}
-    if torch.cuda.is_available(): state["cuda"] = torch.cuda.get_rng_state_all()
-    if torch.backends.mps.is_available(): state["mps"] = torch.mps.get_rng_state()
-    return state
-
-
-def restore_random_state(state: dict, generator: torch.Generator) -> None:
-    "Put back the generator states saved by `random_state`."
-    torch.set_rng_state(state["torch"]); generator.set_state(state["shuffle"])
-    if "cuda" in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
-    if "mps" in state and torch.backends.mps.is_available(): torch.mps.set_rng_state(state["mps"])
-
-# %% ../../nbs/pytorch/05_train.ipynb #9be42616
-def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
-                shuffle: torch.Generator, log: RunLog) -> int:
-    "Put the training state saved in `path` back into model, optimiser, schedule, shuffling generator and log; return the epoch it had completed."
-    state = load_checkpoint(path)
-    check_resume_config(TrainConfig.from_dict(state["config"]), config)
-    if set(state["scheduler_state"]) != set(scheduler.state_dict()):
-        raise ValueError(f"{path} was saved with another learning-rate schedule, by an earlier version of this package: "
-                         "it cannot be resumed; start the run afresh")
-    model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
-    scheduler.load_state_dict(state["scheduler_state"])
-    restore_random_state(state["resume"]["random"], shuffle)
-    log.restore(state["resume"]["history"])
-    print(f"resuming after epoch {state['epoch']} of {config.epochs}")
-    return state["epoch"]
+__all__ = ['train', 'random_state', 'restore_random_state', 'resume_from', 'main']
 
 # %% ../../nbs/pytorch/05_train.ipynb #287c1d00
 def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
@@ -111,6 +80,37 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
                              checkpoint=checkpoint.name, arithmetic=arithmetic_name(autocast))
         print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
         return {**metrics, "run_dir": str(run_dir)}
+
+# %% ../../nbs/pytorch/05_train.ipynb #ea99dc5c
+def random_state(generator: torch.Generator) -> dict:
+    "The states of PyTorch's global generators and of `generator` (the shuffling one)."
+    state = {"torch": torch.get_rng_state(), "shuffle": generator.get_state()}
+    if torch.cuda.is_available(): state["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.backends.mps.is_available(): state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def restore_random_state(state: dict, generator: torch.Generator) -> None:
+    "Put back the generator states saved by `random_state`."
+    torch.set_rng_state(state["torch"]); generator.set_state(state["shuffle"])
+    if "cuda" in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
+    if "mps" in state and torch.backends.mps.is_available(): torch.mps.set_rng_state(state["mps"])
+
+# %% ../../nbs/pytorch/05_train.ipynb #9be42616
+def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+                shuffle: torch.Generator, log: RunLog) -> int:
+    "Put the training state saved in `path` back into model, optimiser, schedule, shuffling generator and log; return the epoch it had completed."
+    state = load_checkpoint(path)
+    check_resume_config(TrainConfig.from_dict(state["config"]), config)
+    if set(state["scheduler_state"]) != set(scheduler.state_dict()):
+        raise ValueError(f"{path} was saved with another learning-rate schedule, by an earlier version of this package: "
+                         "it cannot be resumed; start the run afresh")
+    model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
+    scheduler.load_state_dict(state["scheduler_state"])
+    restore_random_state(state["resume"]["random"], shuffle)
+    log.restore(state["resume"]["history"])
+    print(f"resuming after epoch {state['epoch']} of {config.epochs}")
+    return state["epoch"]
 
 # %% ../../nbs/pytorch/05_train.ipynb #9ed5d71a
 def main(argv: list[str] | None = None) -> int:

@@ -28,29 +28,7 @@ from .model import (OPTIMIZER_GROUP, RANDOM_GROUP, build_model, load_checkpoint,
 from .utils import count_parameters, seed_everything
 
 # %% auto #0
-__all__ = ['restore_training_state', 'resume_from', 'train', 'main']
-
-# %% ../../nbs/tensorflow/05_train.ipynb #81d29f3e
-def restore_training_state(path: str | os.PathLike, model: keras.Model) -> None:
-    "Load the optimiser variables (its step count included) and the random generators' states saved in `path` into the compiled `model`."
-    model.optimizer.build(model.trainable_variables)
-    with h5py.File(path, "r") as f:
-        for name, variables in ((OPTIMIZER_GROUP, model.optimizer.variables), (RANDOM_GROUP, random_variables(model))):
-            if len(f[name]) != len(variables): raise ValueError(f"{path}: saved {name} does not match the model")
-            for i, variable in enumerate(variables): variable.assign(f[name][str(i)][()])
-
-
-def resume_from(path: str | os.PathLike, config: TrainConfig, model: keras.Model, log: RunLog, replicas: int) -> int:
-    "Put the training state saved in `path` back into the compiled `model` (weights, optimiser, random generators) and `log`; return the epoch it had completed."
-    state = load_checkpoint(path)
-    check_resume_config(TrainConfig.from_dict(state["config"]), config)
-    trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
-    if trained_on != replicas: raise ValueError(f"{path} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
-    restore_training_state(path, model)  # builds the optimiser, so that load_weights fills it too
-    model.load_weights(path)
-    log.restore(state["resume"]["history"])
-    print(f"resuming after epoch {state['epoch']} of {config.epochs}")
-    return state["epoch"]
+__all__ = ['train', 'restore_training_state', 'resume_from', 'main']
 
 # %% ../../nbs/tensorflow/05_train.ipynb #9ccb55f9
 def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCallback] = (),
@@ -111,6 +89,28 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
                              checkpoint=checkpoint.name, arithmetic=arithmetic_name(policy), **distributed)
         print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
         return {**metrics, "run_dir": str(run_dir)}
+
+# %% ../../nbs/tensorflow/05_train.ipynb #81d29f3e
+def restore_training_state(path: str | os.PathLike, model: keras.Model) -> None:
+    "Load the optimiser variables (its step count included) and the random generators' states saved in `path` into the compiled `model`."
+    model.optimizer.build(model.trainable_variables)
+    with h5py.File(path, "r") as f:
+        for name, variables in ((OPTIMIZER_GROUP, model.optimizer.variables), (RANDOM_GROUP, random_variables(model))):
+            if len(f[name]) != len(variables): raise ValueError(f"{path}: saved {name} does not match the model")
+            for i, variable in enumerate(variables): variable.assign(f[name][str(i)][()])
+
+
+def resume_from(path: str | os.PathLike, config: TrainConfig, model: keras.Model, log: RunLog, replicas: int) -> int:
+    "Put the training state saved in `path` back into the compiled `model` (weights, optimiser, random generators) and `log`; return the epoch it had completed."
+    state = load_checkpoint(path)
+    check_resume_config(TrainConfig.from_dict(state["config"]), config)
+    trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
+    if trained_on != replicas: raise ValueError(f"{path} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
+    restore_training_state(path, model)  # builds the optimiser, so that load_weights fills it too
+    model.load_weights(path)
+    log.restore(state["resume"]["history"])
+    print(f"resuming after epoch {state['epoch']} of {config.epochs}")
+    return state["epoch"]
 
 # %% ../../nbs/tensorflow/05_train.ipynb #8370d4ab
 def main(argv: list[str] | None = None) -> int:
