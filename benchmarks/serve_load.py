@@ -31,7 +31,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_tutorial.common.data import load_splits  # noqa: E402
-from cnn_tutorial.common.export import file_sha256  # noqa: E402
+from cnn_tutorial.common.onnx import file_sha256  # noqa: E402
 from cnn_tutorial.common.inference import CHECKPOINT_NAMES  # noqa: E402
 from cnn_tutorial.common.utils import machine_description  # noqa: E402
 

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package, also when it is not installed
 
-from cnn_tutorial.common.cli import train_parser  # noqa: E402
+from cnn_tutorial.commands.train import train_parser  # noqa: E402
 from cnn_tutorial.common.config import (FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, TrainConfig, config_from_args,  # noqa: E402
                                         recipe_fingerprint)
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
@@ -178,7 +178,7 @@ def train_command() -> list[str]:
     "How to call `cnn_train`: the console script beside this Python, else the package's module."
     script = Path(sys.executable).parent / "cnn_train"
     if script.is_file(): return [str(script)]
-    return [sys.executable, "-c", "import sys; from cnn_tutorial.common.cli import train_main; sys.exit(train_main())"]
+    return [sys.executable, "-c", "import sys; from cnn_tutorial.commands.train import train_main; sys.exit(train_main())"]
 
 
 def now() -> str:

@@ -24,7 +24,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_tutorial.common.data import load_splits  # noqa: E402
-from cnn_tutorial.common.export import file_sha256  # noqa: E402
+from cnn_tutorial.common.onnx import file_sha256  # noqa: E402
 from cnn_tutorial.common.utils import write_json  # noqa: E402
 
 RUN = ROOT / "artifacts" / "pytorch_cnn"

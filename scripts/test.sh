@@ -5,7 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH" MPLBACKEND=Agg
 # Each folder in its own nbdev_test call, so PyTorch and TensorFlow never share a worker process.
-for folder in nbs/common nbs/pytorch nbs/tensorflow; do
+for folder in nbs/common nbs/pytorch nbs/tensorflow nbs/commands; do
   if ls "$folder"/*.ipynb >/dev/null 2>&1; then
     echo "== nbdev_test --path $folder"
     timeout 1800 nbdev_test --path "$folder" --timing

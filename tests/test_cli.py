@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_tutorial.common.cli import load_any_predictor
+from cnn_tutorial.commands.core import load_any_predictor
 from cnn_tutorial.common.config import TrainConfig
 from cnn_tutorial.common.data import load_splits
 from cnn_tutorial.common.utils import cpu_supports_bfloat16

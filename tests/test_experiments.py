@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cnn_tutorial.common import data
-from cnn_tutorial.common.cli import load_any_predictor, train_main
+from cnn_tutorial.commands.core import load_any_predictor
+from cnn_tutorial.commands.train import train_main
 from cnn_tutorial.common.data import DATASETS, DataFile
 from conftest import STEMS, write_cifar_archive, write_idx_dataset
 

@@ -29,7 +29,7 @@ ONNX_LOGITS = """
 import sys
 import numpy as np
 from cnn_tutorial.common.data import load_splits
-from cnn_tutorial.common.export import load_onnx_predictor
+from cnn_tutorial.common.onnx import load_onnx_predictor
 images, _ = load_splits()["test"]
 np.save(sys.argv[2], load_onnx_predictor(sys.argv[1]).predict_logits(images))
 assert "torch" not in sys.modules and "tensorflow" not in sys.modules, "onnxruntime alone must run an export"
@@ -38,7 +38,7 @@ assert "torch" not in sys.modules and "tensorflow" not in sys.modules, "onnxrunt
 PORTED_EXPORT = """
 import sys
 from cnn_tutorial.parity import keras_model_from_torch_checkpoint
-from cnn_tutorial.common.export import onnx_metadata, write_onnx_metadata
+from cnn_tutorial.common.onnx import onnx_metadata, write_onnx_metadata
 from cnn_tutorial.pytorch.model import load_checkpoint
 from cnn_tutorial.tensorflow.inference import export_onnx_model
 from cnn_tutorial.tensorflow.utils import count_parameters

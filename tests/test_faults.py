@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import bin_path, run_cli
-from cnn_tutorial.common.cli import load_any_predictor
+from cnn_tutorial.commands.core import load_any_predictor
 from cnn_tutorial.common.utils import read_history
 
 ROOT = Path(__file__).resolve().parent.parent

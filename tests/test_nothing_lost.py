@@ -29,7 +29,7 @@ def deadly(*args, **kwargs):
         if len(calls) == nth: os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
 setattr(os, operation, deadly)
-from cnn_tutorial.common.cli import train_main
+from cnn_tutorial.commands.train import train_main
 sys.exit(train_main(sys.argv[4:]))
 """
 

@@ -14,7 +14,7 @@ from cnn_tutorial.common.data import load_splits
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_INPUTS = ("setup.py", "settings.ini", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
-SCRIPTS = {"cnn_train": "cnn_tutorial.common.cli:train_main", "cnn_predict": "cnn_tutorial.common.cli:predict_main"}
+SCRIPTS = {"cnn_train": "cnn_tutorial.commands.train:train_main", "cnn_predict": "cnn_tutorial.commands.predict:predict_main"}
 
 
 def pip(*args, cwd=None):
@@ -83,7 +83,8 @@ def test_wheel_holds_every_module(wheel):
     in_repo = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "cnn_tutorial").rglob("*.py"))
     in_wheel = sorted(n for n in members(wheel) if n.endswith(".py"))
     assert in_wheel == in_repo
-    assert {"cnn_tutorial/common/cli.py", "cnn_tutorial/pytorch/train.py", "cnn_tutorial/tensorflow/train.py"} <= set(in_wheel)
+    assert {"cnn_tutorial/commands/train.py", "cnn_tutorial/commands/serve.py", "cnn_tutorial/common/onnx.py",
+            "cnn_tutorial/pytorch/train.py", "cnn_tutorial/tensorflow/train.py"} <= set(in_wheel)
 
 
 def test_wheel_declares_the_console_scripts(wheel):
@@ -97,10 +98,11 @@ def test_wheel_declares_the_console_scripts(wheel):
 def test_installed_copy_runs_both_scripts_away_from_the_repository(installed, tmp_path):
     target, env = installed
     run = lambda *args: subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    where = run(sys.executable, "-c", "import cnn_tutorial.common.cli as cli; print(cli.__file__)")
-    assert Path(where.stdout.strip()) == target / "cnn_tutorial" / "common" / "cli.py", where.stderr
+    where = run(sys.executable, "-c", "import cnn_tutorial.commands.train as train; print(train.__file__)")
+    assert Path(where.stdout.strip()) == target / "cnn_tutorial" / "commands" / "train.py", where.stderr
     for script, function in SCRIPTS.items():
-        assert f"from cnn_tutorial.common.cli import {function.split(':')[1]}" in (target / "bin" / script).read_text()
+        module, name = function.split(":")
+        assert f"from {module} import {name}" in (target / "bin" / script).read_text()
     help_text = run(str(target / "bin" / "cnn_train"), "--help")
     assert help_text.returncode == 0 and help_text.stdout.startswith("usage: cnn_train") and "--artifacts-dir" in help_text.stdout
     images, labels = load_splits(max_images=1, val_size=256)["test"]

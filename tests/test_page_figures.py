@@ -41,9 +41,9 @@ def test_bfloat16_speed_up_quoted_on_the_config_page():
     pytorch = variant("pytorch", "channels-last, mixed bfloat16") / variant("pytorch", "channels-last, float32")
     keras = variant("tensorflow", "mixed bfloat16") / variant("tensorflow", "float32")
     assert (f"bfloat16 trained this network {pytorch:.1f} times as fast as float32 in PyTorch and {keras:.1f} times in "
-            "Keras") in prose("common/00_config.ipynb")
+            "Keras") in prose("common/01_config.ipynb")
     assert json.loads((ROOT / "benchmarks" / "results" / "variants.json").read_text())["machine"].startswith("Intel(R) Xeon(R)")
     assert "Intel Xeon of the committed benchmark (`benchmarks/results/variants.md`), which computes bfloat16 natively" \
-        in prose("common/00_config.ipynb")
+        in prose("common/01_config.ipynb")
     native = [r for r in VARIANTS if r["variant"] in ("channels-last, mixed bfloat16", "mixed bfloat16") and r["batch_size"] == 128]
     assert native and all(r.get("default") for r in native), native  # the run chose bfloat16 itself: the processor has it

@@ -118,7 +118,10 @@ def test_code_page_has_outputs(page):
 @pytest.mark.parametrize("old, new", [("pytorch/checkpoints.html", "pytorch/model.html"),
                                       ("tensorflow/checkpoints.html", "tensorflow/model.html"),
                                       ("pytorch/distributed.html", "distributed/pytorch.html"),
-                                      ("tensorflow/distributed.html", "distributed/tensorflow.html")])
+                                      ("tensorflow/distributed.html", "distributed/tensorflow.html"),
+                                      ("common/cli.html", "commands/train.html"),
+                                      ("common/export.html", "commands/export.html"),
+                                      ("common/serve.html", "commands/serve.html")])
 def test_old_page_addresses_lead_to_the_pages_that_replaced_them(old, new, browser, preview):
     "A link to a page of an earlier layout (bookmarked, or on another site) still arrives: its page redirects."
     browser.get((preview / old).as_uri())

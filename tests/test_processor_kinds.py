@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import execute_notebooks  # noqa: E402
 
 # The pages whose outputs state the arithmetic: bfloat16 detection, both tracks' precision, a training run.
-ARITHMETIC_PAGES = ["common/01_utils.ipynb", "pytorch/00_config.ipynb", "tensorflow/00_config.ipynb",
+ARITHMETIC_PAGES = ["common/02_utils.ipynb", "pytorch/00_config.ipynb", "tensorflow/00_config.ipynb",
                     "pytorch/05_train.ipynb"]
 
 

@@ -23,7 +23,8 @@ STATE = {"pytorch": "last.pt", "tensorflow": "last.weights.h5"}
 
 INTERRUPT_AFTER_FIRST_EPOCH = """
 import sys
-from cnn_tutorial.common.cli import config_from_args, train_parser
+from cnn_tutorial.common.config import config_from_args
+from cnn_tutorial.commands.train import train_parser
 from cnn_tutorial.common.report import InterruptAfter
 from cnn_tutorial.{framework}.train import train
 config = config_from_args(train_parser("{framework}").parse_args(sys.argv[1:]))

@@ -17,7 +17,7 @@ from torch import nn
 from ..common.registry import dataset_spec
 from ..common.config import EVAL_BATCH_SIZE
 from ..common.data import scaled
-from ..common.export import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
+from ..common.onnx import ONNX_INPUT, ONNX_OUTPUT, onnx_metadata, write_onnx_metadata
 from ..common.inference import Predictor, resolve_checkpoint
 from .config import get_device
 from .model import load_checkpoint, model_from_checkpoint

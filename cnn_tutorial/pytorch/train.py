@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..common.cli import train_main
 from ..common.config import EVAL_BATCH_SIZE, TrainConfig, check_resume_config
 from ..common.inference import CHECKPOINT_NAMES
 from ..common.registry import dataset_spec
@@ -114,7 +113,8 @@ def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, 
 
 # %% ../../nbs/pytorch/05_train.ipynb #9ed5d71a
 def main(argv: list[str] | None = None) -> int:
-    "Entry point of `python -m cnn_tutorial.pytorch.train`."
+    "Entry point of `python -m cnn_tutorial.pytorch.train`: `cnn_train` with the framework set to PyTorch."
+    from cnn_tutorial.commands.train import train_main  # the command sits above the tracks: imported when run
     return train_main(argv, framework="pytorch")
 
 # %% ../../nbs/pytorch/05_train.ipynb #743eaba8

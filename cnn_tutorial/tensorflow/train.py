@@ -13,7 +13,6 @@ from .config import arithmetic_name, configure_threads, get_device, precision_po
 import h5py
 import keras
 
-from ..common.cli import train_main
 from ..common.config import EVAL_BATCH_SIZE, TrainConfig, check_resume_config
 from ..common.data import splits_for
 from ..common.inference import CHECKPOINT_NAMES, LAST_STATE_NAMES
@@ -114,7 +113,8 @@ def resume_from(path: str | os.PathLike, config: TrainConfig, model: keras.Model
 
 # %% ../../nbs/tensorflow/05_train.ipynb #8370d4ab
 def main(argv: list[str] | None = None) -> int:
-    "Entry point of `python -m cnn_tutorial.tensorflow.train`."
+    "Entry point of `python -m cnn_tutorial.tensorflow.train`: `cnn_train` with the framework set to TensorFlow."
+    from cnn_tutorial.commands.train import train_main  # the command sits above the tracks: imported when run
     return train_main(argv, framework="tensorflow")
 
 # %% ../../nbs/tensorflow/05_train.ipynb #f2f168e8
