@@ -42,12 +42,14 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cnn_tutorial.common.config import FRAMEWORKS  # noqa: E402
+from cnn_tutorial.common.registry import MODEL_FAMILIES  # noqa: E402
 from cnn_tutorial.common.utils import processor_traits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
 FULL_RUN_PAGES = {f"guided/{model}_{framework}.ipynb": f"{framework}_{model}"
-                  for model in ("cnn", "resnet") for framework in ("pytorch", "tensorflow")}
+                  for model in MODEL_FAMILIES for framework in FRAMEWORKS}
 MADE_ON = NBS / "_outputs_made_on.json"
 CELL_TIMEOUT = 900
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -1,8 +1,8 @@
 """Make the reference runs: execute the guided-run notebooks for real (full default training), saving their outputs
 in the notebooks and their artifacts in artifacts/<framework>_<model>. On a 2-core CPU the CNN takes about 3 minutes in
 each framework, the residual network about 13 and 16 minutes (PyTorch, TensorFlow).
-Usage: python scripts/reference_run.py [RUN ...], RUN one of cnn_pytorch, cnn_tensorflow, resnet_pytorch,
-resnet_tensorflow (default: all four)"""
+Usage: python scripts/reference_run.py [RUN ...], RUN `<family>_<framework>` for a model family of the registry
+(cnn_pytorch, resnet_tensorflow, ...; default: every family in both frameworks)"""
 import os
 import sys
 import time
@@ -13,11 +13,13 @@ from execnb.shell import CaptureShell
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from cnn_tutorial.common.config import FRAMEWORKS  # noqa: E402
+from cnn_tutorial.common.registry import MODEL_FAMILIES  # noqa: E402
 from cnn_tutorial.common.report import clear_run, run_dir_lock  # noqa: E402
 from cnn_tutorial.common.utils import check_writable_dir  # noqa: E402
 
 GUIDED = ROOT / "nbs" / "guided"
-RUNS = ("cnn_pytorch", "cnn_tensorflow", "resnet_pytorch", "resnet_tensorflow")
+RUNS = tuple(f"{model}_{framework}" for model in MODEL_FAMILIES for framework in FRAMEWORKS)
 
 
 def clear_reference_run(run: str) -> Path:
