@@ -25,9 +25,11 @@ __all__ = ['train_parser', 'saved_run_config', 'Terminated', 'raise_terminated',
 def train_parser(framework: str | None = None, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
     "The `cnn_train` parser (option defaults from `defaults`); with `framework` given, it has no `--framework` option."
     prog = "cnn_train" if framework is None else f"python -m cnn_tutorial.{framework}.train"
-    p = argparse.ArgumentParser(prog=prog, description="Train a network of the family --model names (the course CNN by default), keep the best epoch on the "
-                                "validation split, score it once on the test set and save the artifacts.")
-    if framework is None: p.add_argument("--framework", choices=FRAMEWORKS, default="pytorch", help="framework to train with (default: pytorch)")
+    p = argparse.ArgumentParser(prog=prog, description="Train a network of the family --model names "
+                                "(the course CNN by default), keep the best epoch on the validation split, score "
+                                "it once on the test set and save the artifacts.")
+    if framework is None: p.add_argument("--framework", choices=FRAMEWORKS, default="pytorch",
+                                         help="framework to train with (default: pytorch)")
     earlier = p.add_mutually_exclusive_group()
     earlier.add_argument("--resume", action="store_true", help="continue the interrupted run in the artifacts folder, "
                          "after its last complete epoch, with its saved configuration")
@@ -38,14 +40,16 @@ def train_parser(framework: str | None = None, defaults: TrainConfig | None = No
 
 def saved_run_config(framework: str, artifacts_dir: str, model: str = "cnn") -> TrainConfig:
     "The configuration of the interrupted run of `framework` and `model` under `artifacts_dir`."
-    state_file = TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
-    if not state_file.is_file(): raise ValueError(f"nothing to resume: {state_file} does not exist (the run finished, or never completed an epoch)")
+    state_file = (TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework)
+                  / LAST_STATE_NAMES[framework])
+    if not state_file.is_file(): raise ValueError(f"nothing to resume: {state_file} does not exist "
+                                                  f"(the run finished, or never completed an epoch)")
     return TrainConfig.from_dict(track(framework, "model").load_checkpoint(state_file)["config"])
 
 
 # %% ../../nbs/commands/01_train.ipynb #f4a9d3b6
 class Terminated(KeyboardInterrupt):
-    "A `KeyboardInterrupt` raised by another signal (`SIGTERM`), so that it stops a run as Ctrl-C does; `signum` says which."
+    "A `KeyboardInterrupt` raised by another signal (`SIGTERM`) to stop a run as Ctrl-C does; `signum` says which."
     def __init__(self, signum: int = signal.SIGTERM):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
@@ -58,7 +62,7 @@ def raise_terminated(signum: int, frame) -> None:
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    "While the block runs, `SIGTERM` raises `Terminated` (only the main thread can catch signals; elsewhere nothing changes)."
+    "In the block, `SIGTERM` raises `Terminated` (only the main thread can catch signals; elsewhere nothing changes)."
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -73,19 +77,22 @@ def interrupted_exit_code(stop: KeyboardInterrupt) -> int:
 
 
 def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
-    "(last complete epoch, epochs of the run) in `state_file`; None if it cannot be read without importing the framework (never started after Ctrl-C)."
+    "(last complete epoch, epochs of the run) in `state_file`; None if unreadable without importing the framework."
     module = loaded_track(framework, "model")
-    if module is None: return None
+    if module is None: return None  # never imported: Ctrl-C came before training started
     try: state = module.load_checkpoint(state_file)
     except USER_ERRORS: return None
     return state["epoch"], state["config"]["epochs"]
 
 
-def interruption_message(prog: str, framework: str, artifacts_dir: str, names_framework: bool = True, model: str = "cnn") -> str:
-    "What an interrupted run leaves in `artifacts_dir`: the complete epochs saved, and the command that continues from them."
-    state_file = TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
+def interruption_message(prog: str, framework: str, artifacts_dir: str,
+                         names_framework: bool = True, model: str = "cnn") -> str:
+    "What an interrupted run leaves in `artifacts_dir`: the complete epochs saved and the command continuing from them."
+    state_file = (TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework)
+                  / LAST_STATE_NAMES[framework])
     if not state_file.is_file():
-        return "interrupted before its first epoch was complete; nothing is saved: run the same command again to start over"
+        return ("interrupted before its first epoch was complete; nothing is saved: "
+                "run the same command again to start over")
     resume = resume_command(prog, framework, artifacts_dir, names_framework, model)
     saved = saved_epochs(framework, state_file)
     if saved is None: return f"interrupted before training started; {state_file} is as it was. Continue with: {resume}"
@@ -95,13 +102,14 @@ def interruption_message(prog: str, framework: str, artifacts_dir: str, names_fr
     return f"interrupted {when}; {which} saved in {state_file}. Continue with: {resume}"
 
 
-def _interrupted(prog: str, stop: KeyboardInterrupt, framework: str, artifacts_dir: str, names_framework: bool, model: str) -> int:
+def _interrupted(prog: str, stop: KeyboardInterrupt, framework: str, artifacts_dir: str,
+                 names_framework: bool, model: str) -> int:
     print(f"{prog}: {interruption_message(prog, framework, artifacts_dir, names_framework, model)}", file=sys.stderr)
     return interrupted_exit_code(stop)
 
 
 def train_main(argv: list[str] | None = None, framework: str | None = None) -> int:
-    "Entry point of `cnn_train`: parse options, train, print the test accuracy; a mistake or an interruption ends in one line."
+    "Entry point of `cnn_train`: parse options, train, print test accuracy; a mistake or interruption ends in one line."
     parser = train_parser(framework)
     args = parser.parse_args(argv)
     chosen, artifacts_dir = framework or args.framework, args.artifacts_dir
@@ -113,8 +121,10 @@ def train_main(argv: list[str] | None = None, framework: str | None = None) -> i
             try: config = config_from_args(args)
             except ValueError as e: parser.error(str(e))
             result = track(chosen, "train").train(config, resume=args.resume, overwrite=args.overwrite)
-    except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir, framework is None, args.model)
+    except KeyboardInterrupt as stop: return _interrupted(parser.prog, stop, chosen, artifacts_dir,
+                                                          framework is None, args.model)
     except USER_ERRORS as e: return fail(parser.prog, e)
     if result:  # in a distributed run, only the first process reports
-        print(f"test accuracy: {result['test_accuracy']:.4f} (best epoch {result['best_epoch']}, artifacts in {result['run_dir']})")
+        print(f"test accuracy: {result['test_accuracy']:.4f} (best epoch {result['best_epoch']}, "
+              f"artifacts in {result['run_dir']})")
     return 0

@@ -28,8 +28,11 @@ FRAMEWORKS = ("pytorch", "tensorflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16")
-EVAL_BATCH_SIZE = 128  # images per batch when evaluating or predicting: speed, not learning, sets it (a batch's activations stay in the CPU's cache)
-FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20, "crop": 0}  # the behaviour of runs stored before these fields existed
+# images per batch when evaluating or predicting: speed, not learning, sets it
+# (a batch's activations stay in the CPU's cache)
+EVAL_BATCH_SIZE = 128
+# the behaviour of runs stored before these fields existed
+FIELDS_ADDED_LATER = {"label_smoothing": 0.0, "precision": "float32", "model": "cnn", "depth": 20, "crop": 0}
 
 
 def _opt(default, help: str):
@@ -84,7 +87,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        "Rebuild a config, refusing keys it does not know; a field added since the config was stored takes the value runs had before it existed."
+        "Rebuild a config, refusing unknown keys; fields added since it was stored take the value runs had before them."
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown: raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
@@ -93,7 +96,8 @@ class TrainConfig:
     @classmethod
     def for_model(cls, model: str, **changes) -> TrainConfig:
         "A config of the family `model`, with that family's defaults, then `changes`."
-        return cls(model=model, **{**MODEL_FAMILIES[model].defaults, **changes}) if model in MODEL_FAMILIES else cls(model=model, **changes)
+        return (cls(model=model, **{**MODEL_FAMILIES[model].defaults, **changes}) if model in MODEL_FAMILIES
+                else cls(model=model, **changes))
 
     def replace(self, **changes) -> TrainConfig:
         "A copy with some fields changed (and validated)."
@@ -110,19 +114,23 @@ def validate_config(c: TrainConfig) -> list[str]:
     p = []
     for name in ("epochs", "batch_size", "hidden_units", "kernel_size", "depth"):
         v = getattr(c, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0: p.append(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0: p.append(f"{name} must be a positive integer, "
+                                                                             f"got {v!r}")
     if not c.learning_rate > 0: p.append(f"learning_rate must be positive, got {c.learning_rate!r}")
     if not c.weight_decay >= 0: p.append(f"weight_decay must be zero or positive, got {c.weight_decay!r}")
     if not 0 <= c.dropout < 1: p.append(f"dropout must be in [0, 1), got {c.dropout!r}")
     if not 0 <= c.label_smoothing < 1: p.append(f"label_smoothing must be in [0, 1), got {c.label_smoothing!r}")
     if not 0 < c.bn_momentum < 1: p.append(f"bn_momentum must be in (0, 1), got {c.bn_momentum!r}")
     if not c.bn_eps > 0: p.append(f"bn_eps must be positive, got {c.bn_eps!r}")
-    if isinstance(c.kernel_size, int) and c.kernel_size % 2 == 0: p.append(f"kernel_size must be odd, got {c.kernel_size}")
-    if not c.channels or any(ch <= 0 for ch in c.channels): p.append(f"channels must be positive integers, got {c.channels!r}")
+    if isinstance(c.kernel_size, int) and c.kernel_size % 2 == 0: p.append(f"kernel_size must be odd, "
+                                                                           f"got {c.kernel_size}")
+    if not c.channels or any(ch <= 0 for ch in c.channels): p.append(f"channels must be positive integers, "
+                                                                     f"got {c.channels!r}")
     if c.seed < 0: p.append(f"seed must be zero or positive, got {c.seed!r}")
     if c.val_size <= 0: p.append(f"val_size must be positive (the best epoch is chosen on it), got {c.val_size!r}")
     if c.max_images < 0: p.append(f"max_images must be zero or positive, got {c.max_images!r}")
-    if not isinstance(c.crop, int) or not 0 <= c.crop < 14: p.append(f"crop must be a whole number of pixels from 0 to 13, got {c.crop!r}")
+    if not isinstance(c.crop, int) or not 0 <= c.crop < 14: p.append(f"crop must be a whole number of pixels "
+                                                                     f"from 0 to 13, got {c.crop!r}")
     if c.num_threads < 0: p.append(f"num_threads must be zero or positive, got {c.num_threads!r}")
     if c.dataset not in DATASETS: p.append(f"dataset must be one of {', '.join(DATASETS)}, got {c.dataset!r}")
     if c.model not in MODEL_FAMILIES: p.append(f"model must be one of {', '.join(MODEL_FAMILIES)}, got {c.model!r}")
@@ -143,12 +151,14 @@ def check_resume_config(saved: TrainConfig, requested: TrainConfig) -> None:
     if changed: raise ValueError(f"cannot resume with a different configuration: {', '.join(changed)}")
 
 # %% ../../nbs/common/01_config.ipynb #sched0001cm
-WARMUP_SHARE, START_DIVISOR, END_DIVISOR = 0.3, 25, 250_000  # the one-cycle curve: warm-up share, first and last rate as divisors of the peak
+# the one-cycle curve: warm-up share, first and last rate as divisors of the peak
+WARMUP_SHARE, START_DIVISOR, END_DIVISOR = 0.3, 25, 250_000
 ADAM_BETA1 = 0.9  # Adam's first-moment decay, constant in both tracks
 
 
 def one_cycle_learning_rate(step: int, total_steps: int, peak: float) -> float:
-    "The learning rate of training step `step` (counted from 0) of `total_steps`: a half cosine up from peak/25 to `peak` over the first 30% of the steps, then a half cosine down to peak/250,000 at the last step."
+    """The learning rate of training step `step` (counted from 0) of `total_steps`: a half cosine up from peak/25 to
+    `peak` over the first 30% of the steps, then a half cosine down to peak/250,000 at the last step."""
     warmup = max(round(WARMUP_SHARE * total_steps), 1)
     if step < warmup: start, end, progress = peak / START_DIVISOR, peak, step / warmup
     else: start, end, progress = peak, peak / END_DIVISOR, (step - warmup) / max(total_steps - 1 - warmup, 1)
@@ -171,16 +181,20 @@ def recipe_fingerprint(config: TrainConfig) -> str:
     return hashlib.sha256(json.dumps(training_recipe(config), sort_keys=True).encode()).hexdigest()[:16]
 
 # %% ../../nbs/common/01_config.ipynb #5289f2a9
-def add_config_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
-    "Add one option per `TrainConfig` field to `parser`; without `defaults`, a field some family sets defaults to that family's value."
+def add_config_arguments(parser: argparse.ArgumentParser,
+                         defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
+    """Add one option per `TrainConfig` field to `parser`; without `defaults`, a field some family sets defaults to that
+    family's value."""
     by_family = {} if defaults else family_defaults()
     plain = TrainConfig()  # each field's type follows its plain default
     defaults = defaults or plain
     group = parser.add_argument_group("training configuration")
     for f in fields(TrainConfig):
-        flag, default, kind, help = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), type(getattr(plain, f.name)), f.metadata["help"]
+        flag, default, kind, help = ("--" + f.name.replace("_", "-"), getattr(defaults, f.name),
+                                     type(getattr(plain, f.name)), f.metadata["help"])
         if f.name in by_family:  # left unset, so that the family's own value applies
-            help = f"{help} (default: " + "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}" for m, v in by_family[f.name].items()) + ")"
+            help = f"{help} (default: " + "; ".join(f"{m}: {' '.join(map(str, v)) if isinstance(v, tuple) else v}"
+                                                    for m, v in by_family[f.name].items()) + ")"
             default = None
         if kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help)
@@ -202,7 +216,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def family_defaults() -> dict:
     "For each field that some model family sets, every family's default: {field: {family: value}}."
     fields_set = {name for family in MODEL_FAMILIES.values() for name in family.defaults}
-    return {name: {m: family.defaults.get(name, getattr(TrainConfig(), name)) for m, family in MODEL_FAMILIES.items()} for name in fields_set}
+    return {name: {m: family.defaults.get(name, getattr(TrainConfig(), name)) for m, family in MODEL_FAMILIES.items()}
+            for name in fields_set}
 
 # %% ../../nbs/common/01_config.ipynb #c33e6d83
 def is_test_run() -> bool:
@@ -211,6 +226,7 @@ def is_test_run() -> bool:
 
 
 def notebook_config(model: str = "cnn", **overrides: Any) -> TrainConfig:
-    "A `TrainConfig` of the family `model` for a notebook demo: a small, quick slice under `nbdev_test`, `overrides` otherwise."
-    if is_test_run(): overrides = {**overrides, "epochs": 1, "max_images": 4096, "val_size": 512, "batch_size": 64, "progress": False}
+    "A `TrainConfig` of family `model` for a notebook demo: a quick slice under `nbdev_test`, `overrides` otherwise."
+    if is_test_run(): overrides = {**overrides, "epochs": 1, "max_images": 4096, "val_size": 512,
+                                   "batch_size": 64, "progress": False}
     return TrainConfig.for_model(model, **overrides)

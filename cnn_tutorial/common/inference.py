@@ -59,7 +59,8 @@ def _image_file_pixels(path: str | os.PathLike, image_shape: tuple) -> np.ndarra
 def _pil_pixels(im: Image.Image, image_shape: tuple, name: str = "PIL image") -> np.ndarray:
     "Pixels (H, W, C) of a PIL image, which must have the model's size; converted to grey or RGB as the model needs."
     h, w, c = image_shape
-    if im.size != (w, h): raise ValueError(f"{name} is {im.size[0]}×{im.size[1]} pixels; expected {w}×{h} (resize it first)")
+    if im.size != (w, h):
+        raise ValueError(f"{name} is {im.size[0]}×{im.size[1]} pixels; expected {w}×{h} (resize it first)")
     if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
         raise ValueError(f"{name} has {im.mode} pixels; expected 8-bit grey or colour (values 0-255)")
     return np.asarray(im.convert("L" if c == 1 else "RGB"), dtype=np.float32).reshape(h, w, c)
@@ -78,8 +79,10 @@ def as_pixel_batch(images, image_shape: tuple = (28, 28, 1)) -> np.ndarray:
     if isinstance(images, (str, os.PathLike, Image.Image)): images = [images]
     if isinstance(images, (list, tuple)):
         if len(images) == 0: raise ValueError("empty batch: no images given")
-        if all(isinstance(i, (str, os.PathLike, Image.Image)) for i in images): _check_batch_values(len(images) * h * w * c)
-        if all(isinstance(i, (str, os.PathLike)) for i in images): images = [_image_file_pixels(i, image_shape) for i in images]
+        if all(isinstance(i, (str, os.PathLike, Image.Image)) for i in images):
+            _check_batch_values(len(images) * h * w * c)
+        if all(isinstance(i, (str, os.PathLike)) for i in images):
+            images = [_image_file_pixels(i, image_shape) for i in images]
         elif all(isinstance(i, Image.Image) for i in images): images = [_pil_pixels(i, image_shape) for i in images]
     try: x = np.asarray(images)
     except ValueError as e: raise ValueError(f"images of different shapes cannot form a batch: {e}") from None
@@ -98,12 +101,14 @@ def as_pixel_batch(images, image_shape: tuple = (28, 28, 1)) -> np.ndarray:
         raise ValueError(f"images must have {c} channel{'s' if c > 1 else ''}, got shape {x.shape}")
     if x.ndim != 4 or x.shape[1:] != (h, w, c):
         forms = f"({h}, {w}), (N, {h}, {w}), " if c == 1 else f"({h}, {w}, {c}), ({c}, {h}, {w}), "
-        raise ValueError(f"images must be shaped {forms}(N, {c}, {h}, {w}) or (N, {h}, {w}, {c}); got {np.shape(images)}")
+        raise ValueError(f"images must be shaped {forms}(N, {c}, {h}, {w}) or (N, {h}, {w}, {c}); "
+                         f"got {np.shape(images)}")
     if x.shape[0] == 0: raise ValueError("empty batch: no images given")
     x = x.astype(np.float32)
     if not np.isfinite(x).all(): raise ValueError("images contain NaN or infinite pixels")
     if x.min() < 0 or x.max() > 255:
-        raise ValueError(f"pixel values must lie in [0, 255], got [{x.min():g}, {x.max():g}]; pass raw pixels, not normalised ones")
+        raise ValueError(f"pixel values must lie in [0, 255], got [{x.min():g}, {x.max():g}]; "
+                         "pass raw pixels, not normalised ones")
     return x
 
 # %% ../../nbs/common/04_inference.ipynb #723cec79

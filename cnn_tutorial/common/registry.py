@@ -40,15 +40,20 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
 CIFAR10_MEMBERS = tuple(f"cifar-10-batches-bin/{n}" for n in
-                        ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"])
+                        ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                         "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"])
 
 DATASETS = {
     "fashion_mnist": DatasetSpec(
         "fashion_mnist", FASHION_MNIST_CLASSES, (28, 28, 1), "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        (DataFile("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-         DataFile("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", "25c81989df183df01b3e8a0aad5dffbe"),
-         DataFile("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", "bef4ecab320f06d8554ea6380940ec79"),
-         DataFile("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", "bb300cfdad3c16e7a12a480ee83cd310")),
+        (DataFile("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                  "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+         DataFile("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                  "25c81989df183df01b3e8a0aad5dffbe"),
+         DataFile("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                  "bef4ecab320f06d8554ea6380940ec79"),
+         DataFile("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                  "bb300cfdad3c16e7a12a480ee83cd310")),
         "fashion-mnist", 60_000, 10_000),
     "mnist": DatasetSpec(
         "mnist", tuple(str(d) for d in range(10)), (28, 28, 1), "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -58,8 +63,9 @@ DATASETS = {
          DataFile("t10k-labels-idx1-ubyte", archive_md5="ec29112dd5afa0611ce80d1b7f02629c")),
         "mnist", 60_000, 10_000),
     "cifar10": DatasetSpec(
-        "cifar10", ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"), (32, 32, 3),
-        "https://www.cs.toronto.edu/~kriz/", (DataFile(CIFAR10_ARCHIVE, archive_md5="c32a1d4ab5d03f1284b67883e8d87530"),),
+        "cifar10", ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        (32, 32, 3), "https://www.cs.toronto.edu/~kriz/",
+        (DataFile(CIFAR10_ARCHIVE, archive_md5="c32a1d4ab5d03f1284b67883e8d87530"),),
         "cifar-10", 50_000, 10_000),
 }
 
@@ -72,7 +78,8 @@ def dataset_spec(name: str) -> DatasetSpec:
 # %% ../../nbs/common/00_registry.ipynb #8cd35306
 @dataclass(frozen=True)
 class ModelFamily:
-    "A kind of network: its name, one line on what it is, the builder of each track (`module:function`), the config values it uses unless told otherwise, and its own checks of a config."
+    """A kind of network: its name, one line on what it is, the builder of each track (`module:function`), the config
+    values it uses unless told otherwise, and its own checks of a config."""
     name: str
     summary: str
     builders: dict  # framework -> "module:function"
@@ -91,9 +98,12 @@ def resnet_depth_problems(config) -> list[str]:
 
 MODEL_FAMILIES = {
     "cnn": ModelFamily("cnn", "the course's network: two convolution blocks, then a dense classifier",
-                       {"pytorch": "cnn_tutorial.pytorch.model:build_cnn", "tensorflow": "cnn_tutorial.tensorflow.model:build_cnn"}),
-    "resnet": ModelFamily("resnet", "a residual network: stages of two-convolution blocks with shortcuts, then global average pooling",
-                          {"pytorch": "cnn_tutorial.resnet.pytorch:build_resnet", "tensorflow": "cnn_tutorial.resnet.tensorflow:build_resnet"},
+                       {"pytorch": "cnn_tutorial.pytorch.model:build_cnn",
+                        "tensorflow": "cnn_tutorial.tensorflow.model:build_cnn"}),
+    "resnet": ModelFamily("resnet", "a residual network: stages of two-convolution blocks with shortcuts, "
+                          "then global average pooling",
+                          {"pytorch": "cnn_tutorial.resnet.pytorch:build_resnet",
+                           "tensorflow": "cnn_tutorial.resnet.tensorflow:build_resnet"},
                           {"channels": (16, 32, 64), "crop": 2}, check=resnet_depth_problems),
 }
 

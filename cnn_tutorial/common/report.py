@@ -75,7 +75,8 @@ def prepare_run_dir(config: TrainConfig, framework: str, resume: bool = False,
     run_dir = check_writable_dir(config.run_dir(framework))
     last = run_dir / LAST_STATE_NAMES[framework]
     if resume and not last.is_file():
-        raise ValueError(f"nothing to resume in {run_dir}: no {last.name} (the run finished, or never completed an epoch)")
+        raise ValueError(f"nothing to resume in {run_dir}: no {last.name} "
+                         "(the run finished, or never completed an epoch)")
     found = None if resume else earlier_run(run_dir, framework)
     if found and not overwrite:
         way_on = "resume it with --resume, replace it" if found.startswith("an interrupted") else "replace it"
@@ -107,7 +108,7 @@ def is_linked(fd: int, path: Path) -> bool:
 
 
 def acquire_lock(lock_file: Path) -> int:
-    "Open `lock_file` and take its exclusive lock without waiting; if another process holds it, refuse, naming that process."
+    "Open `lock_file`, lock it exclusively without waiting; if another process holds it, refuse, naming that process."
     while True:
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -121,23 +122,26 @@ def acquire_lock(lock_file: Path) -> int:
 
 @contextlib.contextmanager
 def run_dir_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
-    "Hold the lock on `run_dir` while the block runs, so that no other run can start there; removed on leaving, however the block ends."
+    "Hold the lock on `run_dir` while the block runs, so no other run can start there; removed however the block ends."
     lock_file = Path(run_dir) / LOCK_NAME
     fd = acquire_lock(lock_file)
     try:
-        with contextlib.suppress(OSError):  # the name is only for messages: a full disk is reported by the first artifact written
+        # the name is only for messages: a full disk is reported by the first artifact written
+        with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.write(fd, f"process {os.getpid()}: {this_command()}\n".encode())
         yield lock_file
     finally:
-        with contextlib.suppress(OSError): lock_file.unlink()  # while still locked, so that no run locks a file about to disappear
+        # while still locked, so that no run locks a file about to disappear
+        with contextlib.suppress(OSError): lock_file.unlink()
         os.close(fd)
 
 
 @contextlib.contextmanager
 def held_run_dir(config: TrainConfig, framework: str, resume: bool = False, writer: bool = True,
                  overwrite: bool = False) -> Iterator[tuple[Path, Path]]:
-    "The run folder and its state file while the block runs: locked, then checked by `prepare_run_dir`, in the process that writes (`writer`); another process only reads them."
+    """The run folder and its state file while the block runs: locked, then checked by `prepare_run_dir`, in the process
+    that writes (`writer`); another process only reads them."""
     run_dir = config.run_dir(framework)
     if not writer:
         yield run_dir, run_dir / LAST_STATE_NAMES[framework]
@@ -185,7 +189,8 @@ class RunLog:
         metrics = dict(framework=self.framework, config=config.to_dict(), classes=list(classes),
                        best_epoch=best["epoch"], epochs_completed=len(self.history),
                        best_val_accuracy=best["val_accuracy"], test_accuracy=accuracy(test_predictions, test_targets),
-                       test_loss=float(test_loss), per_class_accuracy=dict(zip(classes, map(float, per_class_accuracy(cm)))),
+                       test_loss=float(test_loss),
+                       per_class_accuracy=dict(zip(classes, map(float, per_class_accuracy(cm)))),
                        confusion_matrix=cm.tolist(), train_seconds=train_seconds,
                        seconds_per_epoch=train_seconds / len(self.history), machine=machine_description(), **info)
         title = f"{self.framework}: test accuracy {metrics['test_accuracy']:.2%}"
@@ -200,7 +205,7 @@ class RunLog:
 class TrainCallback:
     "Watches a `train()` run from outside it: subclass it and override `on_epoch_end`."
     def on_epoch_end(self, epoch: int, row: dict, model) -> None:
-        "After epoch `epoch` (counted from 1) is recorded as `row` of history.csv and saved; `model` is the one being trained."
+        "After epoch `epoch` (1-based) is recorded as `row` of history.csv and saved; `model` is the one being trained."
 
 
 class InterruptAfter(TrainCallback):

@@ -52,7 +52,8 @@ class ArtifactWriteError(OSError, ValueError):
     def __str__(self): return f"could not write {self.filename}: {self.strerror}"
 
 
-WRITE_FAILURE = re.compile(r"inline_container\.cc|PytorchStreamWriter|file write failed")  # torch.save's and HDF5's words
+# torch.save's and HDF5's words
+WRITE_FAILURE = re.compile(r"inline_container\.cc|PytorchStreamWriter|file write failed")
 FULL_DISK_BYTES = 1 << 20  # a folder with less free space than this counts as full
 
 
@@ -76,7 +77,7 @@ def _free_bytes(folder: str | os.PathLike) -> float:
 
 
 def _write_failure_cause(error: BaseException, folder: str | os.PathLike) -> tuple[int | None, str]:
-    "The errno and words of why a write failed: an OSError's, one HDF5 quotes, or a full `folder`; else the error's own words."
+    "The errno and words of why a write failed: an OSError's, one HDF5 quotes, a full `folder`, else the error's words."
     for e in _errors_behind(error):
         quoted = re.search(r"errno = (\d+)", str(e))
         code = e.errno if isinstance(e, OSError) and e.errno else int(quoted.group(1)) if quoted else None
@@ -192,12 +193,13 @@ def most_confused(cm: np.ndarray, classes: Sequence[str], n: int = 5) -> list[tu
     off = np.array(cm, dtype=np.int64).copy()
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None, kind="stable")[::-1][:n]
-    return [(classes[i], classes[j], int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape)) if off[i, j] > 0]
+    return [(classes[i], classes[j], int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape))
+            if off[i, j] > 0]
 
 # %% ../../nbs/common/02_utils.ipynb #137b73df
 @contextlib.contextmanager
 def filtered_native_stderr(harmless: Sequence[str]):
-    "Capture what is written to file descriptor 2 in the block; afterwards pass on the lines that match none of `harmless`."
+    "Capture what is written to file descriptor 2 in the block; then pass on the lines that match none of `harmless`."
     pattern = re.compile("|".join(harmless)) if harmless else None
     sys.stderr.flush()
     saved = os.dup(2)
@@ -214,9 +216,10 @@ def filtered_native_stderr(harmless: Sequence[str]):
 
 # %% ../../nbs/common/02_utils.ipynb #dda4a01b
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
-METRICS_KEYS = ("schema_version", "framework", "framework_version", "config", "classes", "best_epoch", "epochs_completed",
-                "best_val_accuracy", "test_accuracy", "test_loss", "per_class_accuracy", "confusion_matrix",
-                "parameter_count", "train_seconds", "seconds_per_epoch", "device", "machine", "checkpoint")
+METRICS_KEYS = ("schema_version", "framework", "framework_version", "config", "classes", "best_epoch",
+                "epochs_completed", "best_val_accuracy", "test_accuracy", "test_loss", "per_class_accuracy",
+                "confusion_matrix", "parameter_count", "train_seconds", "seconds_per_epoch", "device", "machine",
+                "checkpoint")
 METRICS_SCHEMA_VERSION = 1
 
 
@@ -271,7 +274,7 @@ def cpuinfo_path() -> Path:
 
 
 def cpu_supports_bfloat16(cpuinfo: str | os.PathLike | None = None) -> bool:
-    "True when this CPU computes bfloat16 natively (`cpuinfo` flag `avx512_bf16` or `amx_bf16`): mixed precision is faster."
+    "True when this CPU has native bfloat16 (`cpuinfo` flag `avx512_bf16` or `amx_bf16`): mixed precision is faster."
     with contextlib.suppress(OSError):
         for line in Path(cpuinfo or cpuinfo_path()).read_text().splitlines():
             if line.startswith("flags"): return any(flag in line.split() for flag in BFLOAT16_CPU_FLAGS)

@@ -30,12 +30,14 @@ def configure_threads(num_threads: int = 0) -> int:
 
 # %% ../../nbs/pytorch/00_config.ipynb #9a37effa
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    "The reduced type `torch.autocast` trains in on `device` for a `TrainConfig.precision`; None for float32 throughout."
+    "The reduced type `torch.autocast` trains in on `device` for a `TrainConfig.precision`; None: float32 throughout."
     if precision == "float32": return None
-    native = {"cuda": lambda: torch.cuda.get_device_capability(device)[0] >= 8, "cpu": cpu_supports_bfloat16}  # Ampere and later
+    native = {"cuda": lambda: torch.cuda.get_device_capability(device)[0] >= 8,  # Ampere and later
+              "cpu": cpu_supports_bfloat16}
     if precision == "bfloat16":
         if device.type == "cuda" and not native["cuda"](): raise ValueError(
-            f"precision bfloat16 needs a GPU of compute capability 8.0 or later; this one has {'.'.join(map(str, torch.cuda.get_device_capability(device)))}")
+            "precision bfloat16 needs a GPU of compute capability 8.0 or later; "
+            f"this one has {'.'.join(map(str, torch.cuda.get_device_capability(device)))}")
         return torch.bfloat16  # on a CPU without native support, emulated: slower, but it runs
     return torch.bfloat16 if device.type in native and native[device.type]() else None
 

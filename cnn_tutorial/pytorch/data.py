@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import (BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler,
+                              TensorDataset)
 
 from ..common.config import TrainConfig
 from ..common.data import BACKGROUND, scale_pixels, splits_for
@@ -31,7 +32,8 @@ def load_datasets(config: TrainConfig, device: torch.device | str = "cpu") -> di
 # %% ../../nbs/pytorch/02_data.ipynb #1f1ee4a7
 def make_loader(dataset: TensorDataset, batch_size: int, shuffle: bool = False, seed: int = 0, rank: int = 0,
                 world_size: int = 1) -> DataLoader:
-    "Batches of `dataset` (of this process's shard when `world_size` > 1), each fetched with one indexing operation; shuffled with a seeded generator if `shuffle`."
+    """Batches of `dataset` (of this process's shard when `world_size` > 1), each fetched with one indexing operation;
+    shuffled with a seeded generator if `shuffle`."""
     if world_size > 1: sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed)
     elif shuffle: sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
     else: sampler = SequentialSampler(dataset)
@@ -45,11 +47,13 @@ def random_horizontal_flip(images: torch.Tensor, p: float = 0.5) -> torch.Tensor
 
 # %% ../../nbs/pytorch/02_data.ipynb #177fbf22
 def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
-    "Shift each image of the batch (N, C, H, W) by up to `padding` pixels each way, filling with the background (a black pixel, −1 once scaled): a random crop of the padded image."
+    """Shift each image of the batch (N, C, H, W) by up to `padding` pixels each way, filling with the background (a
+    black pixel, −1 once scaled): a random crop of the padded image."""
     n, _, height, width = images.shape
     padded = F.pad(images, (padding,) * 4, value=BACKGROUND).permute(0, 2, 3, 1)  # (N, H + 2p, W + 2p, C)
     offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=images.device)
     rows = offsets[0] + torch.arange(height, device=images.device)  # (N, H): the rows each crop takes
     cols = offsets[1] + torch.arange(width, device=images.device)
     batch = torch.arange(n, device=images.device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # back to (N, C, H, W), channels-last in memory
+    # back to (N, C, H, W), channels-last in memory
+    return padded[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)

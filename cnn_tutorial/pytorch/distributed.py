@@ -33,7 +33,8 @@ def process_device(name: str) -> torch.device:
 # %% ../../nbs/distributed/pytorch.ipynb #4b25d854
 def join_processes(device: torch.device) -> None:
     "Join the process group of the processes `torchrun` started (nothing in a plain process)."
-    if distributed_context()[1] > 1 and not dist.is_initialized(): dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if distributed_context()[1] > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
 
 def mean_over_processes(stats: dict, count: int, device: torch.device) -> dict:
@@ -51,7 +52,7 @@ def weights_digest(model: nn.Module) -> str:
 
 
 def check_in_sync(model: nn.Module) -> str:
-    "Verify that every process ends with exactly the same weights (DistributedDataParallel keeps them so); their digest."
+    "Verify that all processes end with exactly the same weights (DistributedDataParallel keeps them so); their digest."
     digest = weights_digest(model)
     local = torch.tensor(list(bytes.fromhex(digest)), dtype=torch.int32, device=next(model.parameters()).device)
     gathered = [torch.empty_like(local) for _ in range(dist.get_world_size())]
@@ -67,7 +68,7 @@ def broadcast_buffers(model: nn.Module) -> None:
 
 
 def leave_processes(model: nn.Module) -> None:
-    "Share the first process's batch-norm statistics, check that all processes hold the same weights, wait for all, leave."
+    "Share the first process's batch-norm statistics, check all processes hold the same weights, wait for all, leave."
     broadcast_buffers(model)
     check_in_sync(model)
     dist.barrier()  # no process closes its connections while a peer still uses them

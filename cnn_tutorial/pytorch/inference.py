@@ -72,9 +72,11 @@ def export_onnx_model(model: nn.Module, image_shape: tuple, out: str | os.PathLi
 
 # %% ../../nbs/pytorch/06_inference.ipynb #66b7af06
 def export_onnx(path: str | os.PathLike, out: str | os.PathLike, opset: int = 17) -> Path:
-    "Write the model of the PyTorch checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and preprocessing in the metadata."
+    """Write the model of the PyTorch checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and
+    preprocessing in the metadata."""
     checkpoint = resolve_checkpoint(path, "pytorch")
     ckpt = load_checkpoint(checkpoint)
     model, config = model_from_checkpoint(ckpt, checkpoint)
     export_onnx_model(model, dataset_spec(config.dataset).image_shape, out, opset)
-    return write_onnx_metadata(out, onnx_metadata("pytorch", ckpt["classes"], config, count_parameters(model), checkpoint))
+    return write_onnx_metadata(out, onnx_metadata("pytorch", ckpt["classes"], config, count_parameters(model),
+                                                  checkpoint))

@@ -39,7 +39,8 @@ class FashionCNN(nn.Module):
                  in_channels=1, image_size=28, bn_momentum=0.1, bn_eps=1e-5, pooling="max"):
         super().__init__()
         widths = (in_channels, *channels)
-        self.features = nn.Sequential(*[conv_block(i, o, kernel_size, bn_momentum, bn_eps, pooling) for i, o in zip(widths, widths[1:])])
+        self.features = nn.Sequential(*[conv_block(i, o, kernel_size, bn_momentum, bn_eps, pooling)
+                                        for i, o in zip(widths, widths[1:])])
         side = image_size // 2 ** len(channels)
         if side < 1: raise ValueError(f"{len(channels)} pooling blocks shrink a {image_size}-pixel image to nothing")
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(channels[-1] * side * side, hidden_units), nn.ReLU(),
@@ -91,10 +92,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConf
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    "Load a checkpoint safely (`weights_only=True`), refusing files that are not whole cnn_tutorial PyTorch checkpoints."
+    "Load a checkpoint safely (`weights_only=True`), refusing all but whole cnn_tutorial PyTorch checkpoints."
     path = Path(path)
     if not path.is_file(): raise ValueError(f"checkpoint not found: {path}")
-    if not zipfile.is_zipfile(path): raise ValueError(f"{path} is damaged or not a PyTorch checkpoint (not a torch.save archive)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is damaged or not a PyTorch checkpoint (not a torch.save archive)")
     try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", str(e))
@@ -102,7 +104,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path} was refused as unsafe: {what}") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is damaged or not a PyTorch checkpoint ({str(e).splitlines()[0]})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("framework") != "pytorch" or "model_state" not in ckpt or "config" not in ckpt:
+    if (not isinstance(ckpt, dict) or ckpt.get("framework") != "pytorch"
+            or "model_state" not in ckpt or "config" not in ckpt):
         raise ValueError(f"{path} is not a cnn_tutorial PyTorch checkpoint")
     return ckpt
 
@@ -113,5 +116,6 @@ def model_from_checkpoint(ckpt: dict, path: str | os.PathLike = "checkpoint") ->
     model = build_model(config)
     try: model.load_state_dict(ckpt["model_state"])
     except RuntimeError as e:
-        raise ValueError(f"{path}: the weights do not match the model its config describes ({str(e).splitlines()[0]})") from None
+        raise ValueError(f"{path}: the weights do not match the model its config describes "
+                         f"({str(e).splitlines()[0]})") from None
     return model, config

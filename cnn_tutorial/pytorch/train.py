@@ -41,7 +41,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
         seed_everything(config.seed, config.deterministic)
         configure_threads(config.num_threads)
         data = load_datasets(config, device)
-        train_loader = make_loader(data["train"], config.batch_size, shuffle=True, seed=config.seed, rank=rank, world_size=world_size)
+        train_loader = make_loader(data["train"], config.batch_size, shuffle=True, seed=config.seed, rank=rank,
+                                   world_size=world_size)
         val_loader, test_loader = (make_loader(data[s], EVAL_BATCH_SIZE) for s in ("val", "test"))
         model = build_model(config).to(device, memory_format=torch.channels_last)
         optimizer = build_optimizer(model, config)
@@ -54,12 +55,14 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
         autocast = autocast_dtype(config.precision, device)
         if rank == 0:
             shards = f" in each of {world_size} processes" if world_size > 1 else ""
-            print(f"training on {device} ({arithmetic_name(autocast)}): {len(train_loader)} batches of {config.batch_size} per epoch{shards}")
+            print(f"training on {device} ({arithmetic_name(autocast)}): "
+                  f"{len(train_loader)} batches of {config.batch_size} per epoch{shards}")
         for epoch in range(first, config.epochs + 1):
             if world_size > 1: sampler.set_epoch(epoch)
             with Timer() as t:
-                fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip, config.progress and rank == 0,
-                                      f"epoch {epoch}", config.label_smoothing, autocast, config.crop)
+                fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip,
+                                      config.progress and rank == 0, f"epoch {epoch}", config.label_smoothing, autocast,
+                                      config.crop)
                 if world_size > 1: fit = mean_over_processes(fit, len(sampler), device)
                 val = evaluate(model, val_loader, device)
             if rank != 0: continue  # every process holds the same weights; one writes
@@ -74,9 +77,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
             if rank != 0: return {}
         best, _ = model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
         test = evaluate(best.to(device, memory_format=torch.channels_last), test_loader, device)
-        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
-                             framework_version=str(torch.__version__), parameter_count=count_parameters(model), device=str(device),
-                             checkpoint=checkpoint.name, arithmetic=arithmetic_name(autocast))
+        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"],
+                             test["targets"], framework_version=str(torch.__version__),
+                             parameter_count=count_parameters(model), device=str(device), checkpoint=checkpoint.name,
+                             arithmetic=arithmetic_name(autocast))
         print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
         return {**metrics, "run_dir": str(run_dir)}
 
@@ -96,14 +100,15 @@ def restore_random_state(state: dict, generator: torch.Generator) -> None:
     if "mps" in state and torch.backends.mps.is_available(): torch.mps.set_rng_state(state["mps"])
 
 # %% ../../nbs/pytorch/05_train.ipynb #9be42616
-def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
-                shuffle: torch.Generator, log: RunLog) -> int:
-    "Put the training state saved in `path` back into model, optimiser, schedule, shuffling generator and log; return the epoch it had completed."
+def resume_from(path: str | os.PathLike, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+                scheduler, shuffle: torch.Generator, log: RunLog) -> int:
+    """Put the training state saved in `path` back into model, optimiser, schedule, shuffling generator and log; return
+    the epoch it had completed."""
     state = load_checkpoint(path)
     check_resume_config(TrainConfig.from_dict(state["config"]), config)
     if set(state["scheduler_state"]) != set(scheduler.state_dict()):
-        raise ValueError(f"{path} was saved with another learning-rate schedule, by an earlier version of this package: "
-                         "it cannot be resumed; start the run afresh")
+        raise ValueError(f"{path} was saved with another learning-rate schedule, by an earlier version of this "
+                         "package: it cannot be resumed; start the run afresh")
     model.load_state_dict(state["model_state"]); optimizer.load_state_dict(state["optimizer_state"])
     scheduler.load_state_dict(state["scheduler_state"])
     restore_random_state(state["resume"]["random"], shuffle)

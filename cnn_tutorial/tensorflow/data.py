@@ -22,7 +22,7 @@ def to_arrays(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
 
 # %% ../../nbs/tensorflow/02_data.ipynb #f1f68696
 def augment(images: tf.Tensor, seed: tf.Tensor, flip: bool, crop: int) -> tf.Tensor:
-    "A training batch flipped (if `flip`) and cropped (by up to `crop` pixels), each drawn from its own seed folded from `seed`."
+    "A training batch flipped (if `flip`) and cropped (up to `crop` pixels), each with its own seed folded from `seed`."
     if flip: images = random_horizontal_flip(images, seed=seed)
     if crop: images = random_crop(images, crop, seed=tf.random.experimental.stateless_fold_in(seed, 1))
     return images
@@ -35,14 +35,18 @@ def steps_per_epoch(num_images: int, batch_size: int) -> int:
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0,
                  flip: bool = False, epochs: int = 1, first_epoch: int = 0, crop: int = 0) -> tf.data.Dataset:
-    "Batched, prefetched scaled images; with `shuffle`, epochs `first_epoch`…`epochs - 1` in turn, each in its own seeded order (and flips, and crops of up to `crop` pixels)."
+    """Batched, prefetched scaled images; with `shuffle`, epochs `first_epoch`…`epochs - 1` in turn, each in its own
+    seeded order (and flips, and crops of up to `crop` pixels)."""
     x, y = to_arrays(images, labels)
     if not shuffle: ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     else:
         x, y, steps = tf.constant(x), tf.constant(y), steps_per_epoch(len(y), batch_size)
-        order = lambda e: tf.argsort(tf.random.stateless_uniform([len(y)], seed=tf.stack([tf.constant(seed, tf.int64), e])))
-        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size))
-        ds = ds.apply(tf.data.experimental.assert_cardinality((epochs - first_epoch) * steps))  # known length: no "ran out of data"
+        order = lambda e: tf.argsort(tf.random.stateless_uniform([len(y)],
+                                                                 seed=tf.stack([tf.constant(seed, tf.int64), e])))
+        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(
+            lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size))
+        # known length: no "ran out of data"
+        ds = ds.apply(tf.data.experimental.assert_cardinality((epochs - first_epoch) * steps))
         ds = ds.enumerate(start=first_epoch * steps).map(lambda step, idx: (tf.gather(x, idx), tf.gather(y, idx), step))
         ds = ds.map(lambda xb, yb, step: (augment(xb, tf.stack([tf.constant(seed, tf.int64), step]), flip, crop), yb),
                     num_parallel_calls=tf.data.AUTOTUNE)
@@ -51,23 +55,27 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def load_datasets(config: TrainConfig, batch_size: int | None = None, epochs: int = 1, first_epoch: int = 0) -> dict[str, tf.data.Dataset]:
-    "The splits of `config` as datasets; the training one shuffled (flipped if `config.flip`, cropped if `config.crop`) for epochs `first_epoch`…`epochs - 1`, in batches of `batch_size` (default: the config's)."
-    return {name: make_dataset(images, labels, (batch_size or config.batch_size) if name == "train" else EVAL_BATCH_SIZE,
+def load_datasets(config: TrainConfig, batch_size: int | None = None, epochs: int = 1,
+                  first_epoch: int = 0) -> dict[str, tf.data.Dataset]:
+    """The splits of `config` as datasets; the training one shuffled (flipped if `config.flip`, cropped if
+    `config.crop`) for epochs `first_epoch`…`epochs - 1`, in batches of `batch_size` (default: the config's)."""
+    return {name: make_dataset(images, labels,
+                               (batch_size or config.batch_size) if name == "train" else EVAL_BATCH_SIZE,
                                shuffle=name == "train", seed=config.seed, flip=config.flip and name == "train",
                                epochs=epochs, first_epoch=first_epoch, crop=config.crop if name == "train" else 0)
             for name, (images, labels) in splits_for(config).items()}
 
 # %% ../../nbs/tensorflow/02_data.ipynb #9d8bd8d9
 def random_horizontal_flip(images: tf.Tensor, p: float = 0.5, seed: tf.Tensor | None = None) -> tf.Tensor:
-    "Mirror each image of the batch (N, H, W, C) left to right with probability `p` (drawn from `seed`, a pair of integers, if given)."
+    "Mirror each image (N, H, W, C) left to right with probability `p` (drawn from `seed`, two integers, if given)."
     shape = (tf.shape(images)[0], 1, 1, 1)
     flip = (tf.random.uniform(shape) if seed is None else tf.random.stateless_uniform(shape, seed=seed)) < p
     return tf.where(flip, tf.reverse(images, axis=[2]), images)
 
 # %% ../../nbs/tensorflow/02_data.ipynb #a77dc514
 def random_crop(images: tf.Tensor, padding: int, seed: tf.Tensor) -> tf.Tensor:
-    "Shift each image of the batch (N, H, W, C) by up to `padding` pixels each way, filling with the background (a black pixel, −1 once scaled), drawn from `seed` (a pair of integers): a random crop of the padded image."
+    """Shift each image of the batch (N, H, W, C) by up to `padding` pixels each way, filling with the background (a
+    black pixel, −1 once scaled), drawn from `seed` (a pair of integers): a random crop of the padded image."""
     height, width = images.shape[1], images.shape[2]
     padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]], constant_values=BACKGROUND)
     offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed=seed, maxval=2 * padding + 1, dtype=tf.int32)

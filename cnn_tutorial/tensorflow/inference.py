@@ -31,7 +31,8 @@ class KerasPredictor(Predictor):
     "A `Predictor` running a Keras model."
     framework = "tensorflow"
 
-    def __init__(self, model: keras.Model, classes, image_shape=(28, 28, 1), device: str = "/CPU:0", batch_size: int = EVAL_BATCH_SIZE):
+    def __init__(self, model: keras.Model, classes, image_shape=(28, 28, 1), device: str = "/CPU:0",
+                 batch_size: int = EVAL_BATCH_SIZE):
         super().__init__(classes, image_shape, batch_size)
         self.model, self.device = model, device
         self._forward = tf.function(lambda x: model(x, training=False),
@@ -61,9 +62,11 @@ def export_onnx_model(model: keras.Model, image_shape: tuple, out: str | os.Path
 
 # %% ../../nbs/tensorflow/06_inference.ipynb #e36c4a9f
 def export_onnx(path: str | os.PathLike, out: str | os.PathLike, opset: int = 17) -> Path:
-    "Write the model of the TensorFlow checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and preprocessing in the metadata."
+    """Write the model of the TensorFlow checkpoint (or run folder) at `path` to `out` as ONNX, with its classes and
+    preprocessing in the metadata."""
     checkpoint = resolve_checkpoint(path, "tensorflow")
     ckpt = load_checkpoint(checkpoint)
     model, config = model_from_checkpoint(ckpt)
     export_onnx_model(model, dataset_spec(config.dataset).image_shape, out, opset)
-    return write_onnx_metadata(out, onnx_metadata("tensorflow", ckpt["classes"], config, count_parameters(model), checkpoint))
+    return write_onnx_metadata(out, onnx_metadata("tensorflow", ckpt["classes"], config, count_parameters(model),
+                                                  checkpoint))

@@ -31,7 +31,7 @@ POOLING = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
 
 def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_eps: float = 1e-5,
                pooling: str = "max", name: str = "block", dtype: str = "float32") -> list[layers.Layer]:
-    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as a list of layers computing in `dtype` (a Keras dtype policy)."
+    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as layers in `dtype` (a dtype policy)."
     return [layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv", dtype=dtype),
             layers.ReLU(name=f"{name}_relu", dtype=dtype),
             BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn", dtype=dtype),
@@ -39,36 +39,41 @@ def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_
 
 
 def build_cnn(config: TrainConfig, dtype: str = "float32") -> keras.Model:
-    "The tutorial's CNN as a `keras.Sequential`, its input shape and classes those of `config.dataset`; its layers compute in `dtype` (`'mixed_bfloat16'` for training in mixed precision)."
+    """The tutorial's CNN as a `keras.Sequential`, its input shape and classes those of `config.dataset`; its layers
+    compute in `dtype` (`'mixed_bfloat16'` for training in mixed precision)."""
     spec = dataset_spec(config.dataset)
     if spec.image_shape[0] // 2 ** len(config.channels) < 1:
         raise ValueError(f"{len(config.channels)} pooling blocks shrink a {spec.image_shape[0]}-pixel image to nothing")
     blocks = [l for i, c in enumerate(config.channels, 1)
-              for l in conv_block(c, config.kernel_size, config.bn_momentum, config.bn_eps, config.pooling, f"block{i}", dtype)]
+              for l in conv_block(c, config.kernel_size, config.bn_momentum, config.bn_eps, config.pooling,
+                                  f"block{i}", dtype)]
     return keras.Sequential([keras.Input(spec.image_shape), *blocks, layers.Flatten(name="flatten", dtype=dtype),
-                             layers.Dense(config.hidden_units, name="dense", dtype=dtype), layers.ReLU(name="dense_relu", dtype=dtype),
+                             layers.Dense(config.hidden_units, name="dense", dtype=dtype),
+                             layers.ReLU(name="dense_relu", dtype=dtype),
                              layers.Dropout(config.dropout, name="dropout", dtype=dtype),
                              layers.Dense(len(spec.classes), name="logits", dtype=dtype)],
                             name="fashion_cnn")
 
 # %% ../../nbs/tensorflow/03_model.ipynb #fbn00001tf
 class BatchNormalization(layers.BatchNormalization):
-    "Keras's `BatchNormalization`, whose training step on images (N, H, W, C) runs TensorFlow's fused kernel: one operation forward and one backward, statistics in float32; the moving variance takes the unbiased batch variance, as PyTorch's does."
+    """Keras's `BatchNormalization`, training on images (N, H, W, C) in TensorFlow's fused kernel: one operation forward
+    and one backward, statistics in float32; the moving variance takes the unbiased batch variance, as in PyTorch."""
     def call(self, inputs, training=None, mask=None):
-        "In training, normalise with the batch's statistics and update the moving ones in the fused kernel; otherwise as Keras does."
-        fused = mask is None and len(inputs.shape) == 4 and self.axis in (-1, 3) and not self.renorm and self.scale and self.center
+        "In training, normalise by batch statistics and update the moving ones in one fused kernel; else as Keras does."
+        fused = (mask is None and len(inputs.shape) == 4 and self.axis in (-1, 3) and not self.renorm
+                 and self.scale and self.center)
         if not (fused and training and self.trainable): return super().call(inputs, training=training, mask=mask)
         empty = tf.constant([], tf.float32)  # the kernel computes the statistics itself
         outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=inputs, scale=tf.cast(self.gamma, tf.float32), offset=tf.cast(self.beta, tf.float32), mean=empty, variance=empty,
-            epsilon=self.epsilon, is_training=True)
+            x=inputs, scale=tf.cast(self.gamma, tf.float32), offset=tf.cast(self.beta, tf.float32), mean=empty,
+            variance=empty, epsilon=self.epsilon, is_training=True)
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1 - self.momentum))
         return outputs
 
 # %% ../../nbs/tensorflow/03_model.ipynb #15430799
 def build_model(config: TrainConfig, dtype: str = "float32") -> keras.Model:
-    "The network of the family that `config.model` names, built by this track's builder in the registry (its layers computing in `dtype`)."
+    "The network of the family that `config.model` names, built by this track's builder in the registry (in `dtype`)."
     return model_builder(config.model, "tensorflow")(config, dtype=dtype)
 
 # %% ../../nbs/tensorflow/03_model.ipynb #06276026
@@ -92,7 +97,8 @@ def random_variables(model: keras.Model) -> list:
 
 def save_checkpoint(path: str | os.PathLike, model: keras.Model, config: TrainConfig, epoch: int, val_accuracy: float,
                     optimizer: keras.optimizers.Optimizer | None = None, resume: dict | None = None) -> None:
-    "Save the weights with config and epoch (and the optimiser's variables, the random generators and the `resume` state, if given) to `path` (`*.weights.h5`), atomically."
+    """Save the weights with config and epoch (and the optimiser's variables, the random generators and the `resume`
+    state, if given) to `path` (`*.weights.h5`), atomically."""
     meta = {"format": CHECKPOINT_FORMAT, "framework": "tensorflow", "tensorflow_version": tf.__version__,
             "config": config.to_dict(), "classes": list(dataset_spec(config.dataset).classes), "epoch": epoch,
             "val_accuracy": float(val_accuracy), "resume": resume}
@@ -101,13 +107,14 @@ def save_checkpoint(path: str | os.PathLike, model: keras.Model, config: TrainCo
         with h5py.File(tmp, "a") as f:
             f.attrs[METADATA_ATTR] = json.dumps(meta)
             if optimizer is not None:
-                for name, variables in ((OPTIMIZER_GROUP, optimizer.variables), (RANDOM_GROUP, random_variables(model))):
+                for name, variables in ((OPTIMIZER_GROUP, optimizer.variables),
+                                        (RANDOM_GROUP, random_variables(model))):
                     group = f.create_group(name)
                     for i, variable in enumerate(variables): group.create_dataset(str(i), data=np.asarray(variable))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    "The metadata of a checkpoint (config, epoch, classes), refusing files that are not whole cnn_tutorial Keras checkpoints."
+    "The metadata of a checkpoint (config, epoch, classes), refusing all but whole cnn_tutorial Keras checkpoints."
     path = Path(path)
     if not path.is_file(): raise ValueError(f"checkpoint not found: {path}")
     try:
@@ -126,5 +133,6 @@ def model_from_checkpoint(ckpt: dict) -> tuple[keras.Model, TrainConfig]:
     model = build_model(config)
     try: model.load_weights(ckpt["path"])
     except (ValueError, KeyError, OSError) as e:
-        raise ValueError(f"{ckpt['path']}: the weights do not match the model its config describes ({str(e).splitlines()[0]})") from None
+        raise ValueError(f"{ckpt['path']}: the weights do not match the model its config describes "
+                         f"({str(e).splitlines()[0]})") from None
     return model, config

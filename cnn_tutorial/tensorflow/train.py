@@ -68,30 +68,37 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
                 save_best = lambda epoch, val_accuracy: save_checkpoint(checkpoint, model, config, epoch, val_accuracy)
                 record = [RecordEpochs(log, on_best=save_best, on_epoch=end_epoch)]
                 if chief:
-                    shards = f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "") if replicas > 1 else ""
-                    print(f"training on {device} ({arithmetic_name(policy)}): {steps} batches of {batch_size} per epoch{shards}")
-                train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed, flip=config.flip,
-                                          epochs=config.epochs, first_epoch=first, crop=config.crop)
+                    shards = (f" across {replicas} replicas" + (f" on {workers} workers" if workers > 1 else "")
+                              if replicas > 1 else "")
+                    print(f"training on {device} ({arithmetic_name(policy)}): "
+                          f"{steps} batches of {batch_size} per epoch{shards}")
+                train_data = make_dataset(*splits["train"], batch_size, shuffle=True, seed=config.seed,
+                                          flip=config.flip, epochs=config.epochs, first_epoch=first, crop=config.crop)
                 if workers > 1:  # Keras 3's fit fails under MultiWorkerMirroredStrategy: its steps, written out
-                    fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, record, config.progress and chief)
+                    fit_on_workers(strategy, model, train_data, val_data, steps, first, config.epochs, record,
+                                   config.progress and chief)
                 else:
-                    model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first, epochs=config.epochs,
-                              verbose=1 if config.progress and chief else 0, shuffle=False, callbacks=record)  # the pipeline shuffles
-            if workers > 1: print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
+                    model.fit(train_data, validation_data=val_data, steps_per_epoch=steps, initial_epoch=first,
+                              epochs=config.epochs, verbose=1 if config.progress and chief else 0,
+                              shuffle=False, callbacks=record)  # the pipeline shuffles
+            if workers > 1:
+                print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
             if not chief: return {}
         with tf.device(device):
             best, _ = model_from_checkpoint(load_checkpoint(checkpoint))
             test = evaluate(best, test_data)
-        distributed = {"workers": workers, "replicas": replicas, "global_batch_size": batch_size} if replicas > 1 else {}
-        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"], test["targets"],
-                             framework_version=tf.__version__, parameter_count=count_parameters(model), device=device,
-                             checkpoint=checkpoint.name, arithmetic=arithmetic_name(policy), **distributed)
+        distributed = {"workers": workers, "replicas": replicas,
+                       "global_batch_size": batch_size} if replicas > 1 else {}
+        metrics = log.finish(config, dataset_spec(config.dataset).classes, test["loss"], test["predictions"],
+                             test["targets"], framework_version=tf.__version__,
+                             parameter_count=count_parameters(model), device=device, checkpoint=checkpoint.name,
+                             arithmetic=arithmetic_name(policy), **distributed)
         print(f"test accuracy of epoch {metrics['best_epoch']}: {metrics['test_accuracy']:.4f}")
         return {**metrics, "run_dir": str(run_dir)}
 
 # %% ../../nbs/tensorflow/05_train.ipynb #81d29f3e
 def restore_training_state(path: str | os.PathLike, model: keras.Model) -> None:
-    "Load the optimiser variables (its step count included) and the random generators' states saved in `path` into the compiled `model`."
+    "Load optimiser variables (step count included) and random generator states in `path` into the compiled `model`."
     model.optimizer.build(model.trainable_variables)
     with h5py.File(path, "r") as f:
         for name, variables in ((OPTIMIZER_GROUP, model.optimizer.variables), (RANDOM_GROUP, random_variables(model))):
@@ -100,11 +107,13 @@ def restore_training_state(path: str | os.PathLike, model: keras.Model) -> None:
 
 
 def resume_from(path: str | os.PathLike, config: TrainConfig, model: keras.Model, log: RunLog, replicas: int) -> int:
-    "Put the training state saved in `path` back into the compiled `model` (weights, optimiser, random generators) and `log`; return the epoch it had completed."
+    """Put the training state saved in `path` back into the compiled `model` (weights, optimiser, random generators) and
+    `log`; return the epoch it had completed."""
     state = load_checkpoint(path)
     check_resume_config(TrainConfig.from_dict(state["config"]), config)
     trained_on = state["resume"].get("replicas", replicas)  # older state files do not say
-    if trained_on != replicas: raise ValueError(f"{path} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
+    if trained_on != replicas:
+        raise ValueError(f"{path} was trained on {trained_on} replica(s); resume it on as many, not {replicas}")
     restore_training_state(path, model)  # builds the optimiser, so that load_weights fills it too
     model.load_weights(path)
     log.restore(state["resume"]["history"])
