@@ -1,6 +1,6 @@
 """The documentation as a reader sees it: build the static preview (`scripts/preview_docs.py`), open every page in
-headless Chromium, and fail on a broken image, a link to a page or an anchor that does not exist, a formula left as
-raw TeX, or a page whose notebook has code but no saved outputs."""
+headless Chromium, and fail on a broken image, a link to a page or an anchor that does not exist, a formula or a Markdown
+link left as raw text, or a page whose notebook has code but no saved outputs."""
 import os
 import re
 import shutil
@@ -34,9 +34,12 @@ function inspect() {
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT,
     {acceptNode: n => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
   const tex = /\$\$[^]+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$(?!\d)|\\\(|\\\[/;
+  const rawLink = /\]\([^)\s]*\)/;  // a Markdown link the renderer left as text, e.g. one nested in another
   for (let n; (n = walker.nextNode());) {
     const m = n.textContent.match(tex);
     if (m) problems.push('raw TeX: ' + n.textContent.slice(Math.max(0, m.index - 30), m.index + 60).trim());
+    const l = n.textContent.match(rawLink);
+    if (l) problems.push('raw Markdown link: ' + n.textContent.slice(Math.max(0, l.index - 30), l.index + 60).trim());
   }
   done({problems, hrefs: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
         ids: [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.name)});
@@ -129,16 +132,17 @@ def test_old_page_addresses_lead_to_the_pages_that_replaced_them(old, new, brows
 
 
 def test_checks_catch_a_broken_page(browser, preview, tmp_path):
-    "The checks can fail: a page with a broken image, dead links and raw TeX is reported for each."
+    "The checks can fail: a page with a broken image, dead links, raw TeX and a raw link is reported for each."
     for child in preview.iterdir(): (tmp_path / child.name).symlink_to(child)
     html = (preview / "index.html").read_text().replace("</main>", """
       <p><img src="missing.png"> <a href="nowhere.html">x</a> <a href="index.html#no-such-anchor">y</a>
       <a href="#nor-here">z</a></p><p class="tex2jax_ignore">left raw: $x^2 + y^2$ and \\(a\\)</p>
-      <p>does not parse: $\\frac{1}{$</p></main>""")
+      <p>does not parse: $\\frac{1}{$</p><p>[<a href="index.html"><code>train</code></a>](index.html)</p></main>""")
     (tmp_path / "broken.html").write_text(html)
     problems = "\n".join(page_problems(browser, tmp_path / "broken.html", tmp_path))
     for expected in ("broken image: missing.png", "missing page: nowhere.html", "missing anchor: index.html#no-such-anchor",
-                     "missing anchor: #nor-here", "raw TeX: left raw: $x^2", "could not typeset"):
+                     "missing anchor: #nor-here", "raw TeX: left raw: $x^2", "could not typeset",
+                     "raw Markdown link: ](index.html)"):
         assert expected in problems, f"not caught: {expected}\n{problems}"
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TRACKS', 'page_track', 'TrackLinks']
+__all__ = ['TRACKS', 'MARKDOWN_LINK', 'page_track', 'outside_links', 'TrackLinks']
 
 # %% ../../nbs/common/08_doclinks.ipynb #13a45a16
 TRACKS = ("pytorch", "tensorflow")
@@ -23,6 +23,18 @@ def page_track(path: str | Path) -> str | None:
     return None
 
 # %% ../../nbs/common/08_doclinks.ipynb #25fbceb5
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\([^)\s]*\)")
+
+
+def outside_links(link_line, line: str) -> str:
+    "`link_line` applied to the parts of `line` outside its markdown links: a link's text cannot hold another link."
+    pieces, last = [], 0
+    for link in MARKDOWN_LINK.finditer(line):
+        pieces += [link_line(line[last:link.start()]), link.group(0)]
+        last = link.end()
+    return "".join(pieces + [link_line(line[last:])])
+
+
 class TrackLinks:
     "nbdev notebook processor: link backticked names to the docs, preferring the page's own track."
     def __init__(self, nb):
@@ -34,6 +46,8 @@ class TrackLinks:
                    for mod, syms in self.lookup.entries.get("cnn_tutorial", {}).get("syms", {}).items()
                    if mod.startswith(prefix) for sym, url in syms.items()}
             self.lookup.syms = {**self.lookup.syms, **own}
+        plain = self.lookup.link_line  # nbdev's, which would link a name inside a link's text too
+        self.lookup.link_line = lambda line: outside_links(plain, line)
 
     def __call__(self, cell):
         "Add the links to a markdown cell, and to the markdown outputs (`show_doc`) of a code cell."
