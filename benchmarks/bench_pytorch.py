@@ -124,8 +124,7 @@ def time_package_training(s: bc.Settings, device: torch.device, flop: float) -> 
     autocast = autocast_dtype(config.precision, device)
     batches = bc.endless(loader)
     steps = s.timed_images // config.batch_size
-    run = lambda n: train_one_epoch(model, itertools.islice(batches, n), optimizer, device, scheduler=scheduler, flip=config.flip,
-                                    progress=False, label_smoothing=config.label_smoothing, autocast=autocast)
+    run = lambda n: train_one_epoch(model, itertools.islice(batches, n), optimizer, device, config, scheduler, autocast)
     run(s.warmup_steps)
     start = time.perf_counter()
     run(steps)

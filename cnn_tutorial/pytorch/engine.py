@@ -40,10 +40,12 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
-                    scheduler=None, flip: bool = False, progress: bool = True, desc: str = "train",
-                    label_smoothing: float = 0.0, autocast: torch.dtype | None = None, crop: int = 0) -> dict:
-    """Train `model` for one pass over `loader` (images flipped if `flip`, cropped by up to `crop` pixels; forward pass
-    in the `autocast` type, if given); return the mean loss and the accuracy."""
+                    config: TrainConfig, scheduler=None, autocast: torch.dtype | None = None,
+                    progress: bool | None = None, desc: str = "train") -> dict:
+    """Train `model` for one pass over `loader` with `config`'s augmentation (`flip`, `crop`) and label smoothing, the
+    forward pass in the `autocast` type if given; return the mean loss and the accuracy."""
+    flip, crop, label_smoothing = config.flip, config.crop, config.label_smoothing
+    progress = config.progress if progress is None else progress
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)

@@ -60,9 +60,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
         for epoch in range(first, config.epochs + 1):
             if world_size > 1: sampler.set_epoch(epoch)
             with Timer() as t:
-                fit = train_one_epoch(trained, train_loader, optimizer, device, scheduler, config.flip,
-                                      config.progress and rank == 0, f"epoch {epoch}", config.label_smoothing, autocast,
-                                      config.crop)
+                fit = train_one_epoch(trained, train_loader, optimizer, device, config, scheduler, autocast,
+                                      config.progress and rank == 0, f"epoch {epoch}")
                 if world_size > 1: fit = mean_over_processes(fit, len(sampler), device)
                 val = evaluate(model, val_loader, device)
             if rank != 0: continue  # every process holds the same weights; one writes
