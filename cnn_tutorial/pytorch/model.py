@@ -110,12 +110,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return ckpt
 
 
-def model_from_checkpoint(ckpt: dict, path: str | os.PathLike = "checkpoint") -> tuple[nn.Module, TrainConfig]:
-    "Rebuild the model a checkpoint describes and load its weights."
+def model_from_checkpoint(ckpt: dict, path: str | os.PathLike | None = None) -> tuple[nn.Module, TrainConfig]:
+    "Rebuild the model a checkpoint describes and load its weights; `path`, the file it came from, names it in errors."
     config = TrainConfig.from_dict(ckpt["config"])
     model = build_model(config)
     try: model.load_state_dict(ckpt["model_state"])
     except RuntimeError as e:
-        raise ValueError(f"{path}: the weights do not match the model its config describes "
+        raise ValueError(f"{path or 'checkpoint'}: the weights do not match the model its config describes "
                          f"({str(e).splitlines()[0]})") from None
     return model, config

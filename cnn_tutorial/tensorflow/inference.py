@@ -44,8 +44,9 @@ class KerasPredictor(Predictor):
 
 def load_predictor(path: str | os.PathLike, device: str = "cpu") -> KerasPredictor:
     "A predictor from a TensorFlow checkpoint file or its run folder (e.g. `artifacts/tensorflow_cnn`)."
-    ckpt = load_checkpoint(resolve_checkpoint(path, "tensorflow"))
-    model, config = model_from_checkpoint(ckpt)
+    checkpoint = resolve_checkpoint(path, "tensorflow")
+    ckpt = load_checkpoint(checkpoint)
+    model, config = model_from_checkpoint(ckpt, checkpoint)
     return KerasPredictor(model, ckpt["classes"], dataset_spec(config.dataset).image_shape, get_device(device))
 
 # %% ../../nbs/tensorflow/06_inference.ipynb #003328f7
@@ -66,7 +67,7 @@ def export_onnx(path: str | os.PathLike, out: str | os.PathLike, opset: int = 17
     preprocessing in the metadata."""
     checkpoint = resolve_checkpoint(path, "tensorflow")
     ckpt = load_checkpoint(checkpoint)
-    model, config = model_from_checkpoint(ckpt)
+    model, config = model_from_checkpoint(ckpt, checkpoint)
     export_onnx_model(model, dataset_spec(config.dataset).image_shape, out, opset)
     return write_onnx_metadata(out, onnx_metadata("tensorflow", ckpt["classes"], config, count_parameters(model),
                                                   checkpoint))

@@ -127,12 +127,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return {**meta, "path": str(path)}
 
 
-def model_from_checkpoint(ckpt: dict) -> tuple[keras.Model, TrainConfig]:
-    "Rebuild the model a checkpoint describes and load its weights."
+def model_from_checkpoint(ckpt: dict, path: str | os.PathLike | None = None) -> tuple[keras.Model, TrainConfig]:
+    "Rebuild the model a checkpoint describes and load its weights from `path`, by default the file it was read from."
+    path = path or ckpt["path"]
     config = TrainConfig.from_dict(ckpt["config"])
     model = build_model(config)
-    try: model.load_weights(ckpt["path"])
+    try: model.load_weights(path)
     except (ValueError, KeyError, OSError) as e:
-        raise ValueError(f"{ckpt['path']}: the weights do not match the model its config describes "
+        raise ValueError(f"{path}: the weights do not match the model its config describes "
                          f"({str(e).splitlines()[0]})") from None
     return model, config

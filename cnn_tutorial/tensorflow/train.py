@@ -85,7 +85,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: Sequence[TrainCa
                 print(f"weights identical in all {workers} workers: sha256 {check_in_sync(strategy, model)}")
             if not chief: return {}
         with tf.device(device):
-            best, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+            best, _ = model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
             test = evaluate(best, test_data)
         distributed = {"workers": workers, "replicas": replicas,
                        "global_batch_size": batch_size} if replicas > 1 else {}
