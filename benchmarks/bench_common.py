@@ -210,7 +210,7 @@ def recipe_summary(metrics: dict, epochs: list[dict], wall_seconds: float, epoch
 
 def history_epochs(run_dir) -> list[dict]:
     "The epochs of a run as recorded in its `history.csv` (no test scores)."
-    from cnn_tutorial.common.utils import read_history
+    from cnn_tutorial.common.report import read_history
     return [{"epoch": r["epoch"], "seconds": r["seconds"], "val_accuracy": r["val_accuracy"], "test_accuracy": None}
             for r in read_history(f"{run_dir}/history.csv")]
 

@@ -46,8 +46,8 @@ from cnn_tutorial.common.config import (FRAMEWORKS, RUN_ENVIRONMENT_FIELDS, Trai
 from cnn_tutorial.common.data import find_dataset_dir  # noqa: E402
 from cnn_tutorial.common.registry import dataset_spec  # noqa: E402
 from cnn_tutorial.common.inference import LAST_STATE_NAMES  # noqa: E402
-from cnn_tutorial.common.utils import (machine_description, processor_traits, read_history, read_json,  # noqa: E402
-                                       write_json)
+from cnn_tutorial.common.utils import machine_description, processor_traits, read_json, write_json  # noqa: E402
+from cnn_tutorial.common.report import read_history  # noqa: E402
 
 SCHEMA_VERSION = 2  # 2: every run records its recipe fingerprint, the package commit and the processor
 RECIPE_MARKER = "recipe.json"  # written into a run's folder before it trains: which recipe and commit it belongs to

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cnn_tutorial.common.data import find_dataset_dir
-from cnn_tutorial.common.utils import HISTORY_COLUMNS
+from cnn_tutorial.common.report import HISTORY_COLUMNS
 from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cnn_tutorial.common.utils import read_history
+from cnn_tutorial.common.report import read_history
 from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import bin_path, run_cli
 from cnn_tutorial.commands.core import load_any_predictor
-from cnn_tutorial.common.utils import read_history
+from cnn_tutorial.common.report import read_history
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--epochs", "1", "--max-images", "256", "--val-size", "64", "--batch-size", "64", "--no-progress"]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cnn_tutorial.common.utils import read_history
+from cnn_tutorial.common.report import read_history
 from conftest import bin_path
 
 SLICE = ["--max-images", "1024", "--val-size", "128", "--batch-size", "64", "--num-threads", "1", "--no-progress"]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from cnn_tutorial import parity
 from cnn_tutorial.common.data import load_splits
-from cnn_tutorial.common.utils import read_history
+from cnn_tutorial.common.report import read_history
 from conftest import bin_path, fresh_process_accuracy, run_cli, without_timing
 
 ROOT = Path(__file__).resolve().parent.parent

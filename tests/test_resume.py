@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cnn_tutorial.common.utils import read_history
+from cnn_tutorial.common.report import read_history
 from conftest import bin_path, run_cli, without_timing
 
 RUN = ["--epochs", "3", "--max-images", "3072", "--val-size", "256", "--batch-size", "32", "--no-progress"]
