@@ -29,13 +29,13 @@ def nbdev_all_lines(path: Path) -> set[int]:
 
 
 def findings(package: Path = PACKAGE) -> list[dict]:
-    "What ruff, with the project's settings, reports on the modules under `package`, nbdev's `__all__` statements aside."
+    "What ruff, with the project's settings, reports on the modules under `package`, nbdev's `__all__` aside."
     ruff = [sys.executable, "-m", "ruff", "check", "--config", str(ROOT / "pyproject.toml"), "--output-format", "json",
             "--exit-zero", str(package)]
     proc = subprocess.run(ruff, cwd=ROOT, capture_output=True, text=True, check=True)
-    generated = {}
-    return [f for f in json.loads(proc.stdout)
-            if f["location"]["row"] not in generated.setdefault(f["filename"], nbdev_all_lines(Path(f["filename"])))]
+    found = json.loads(proc.stdout)
+    generated = {name: nbdev_all_lines(Path(name)) for name in {f["filename"] for f in found}}
+    return [f for f in found if f["location"]["row"] not in generated[f["filename"]]]
 
 
 if __name__ == "__main__":

@@ -178,7 +178,8 @@ def train_command() -> list[str]:
     "How to call `cnn_train`: the console script beside this Python, else the package's module."
     script = Path(sys.executable).parent / "cnn_train"
     if script.is_file(): return [str(script)]
-    return [sys.executable, "-c", "import sys; from cnn_tutorial.commands.train import train_main; sys.exit(train_main())"]
+    return [sys.executable, "-c",
+            "import sys; from cnn_tutorial.commands.train import train_main; sys.exit(train_main())"]
 
 
 def now() -> str:

@@ -1,4 +1,4 @@
-"""The lint step of CI: ruff with the project's settings, with nbdev's own `__all__` statement the one thing it passes over."""
+"""The lint step of CI: ruff with the project's settings; nbdev's own `__all__` statement is all it passes over."""
 import sys
 from pathlib import Path
 

@@ -14,7 +14,8 @@ from cnn_tutorial.common.data import load_splits
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_INPUTS = ("setup.py", "settings.ini", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
-SCRIPTS = {"cnn_train": "cnn_tutorial.commands.train:train_main", "cnn_predict": "cnn_tutorial.commands.predict:predict_main"}
+SCRIPTS = {"cnn_train": "cnn_tutorial.commands.train:train_main",
+           "cnn_predict": "cnn_tutorial.commands.predict:predict_main"}
 
 
 def pip(*args, cwd=None):

@@ -1,6 +1,6 @@
 """The documentation as a reader sees it: build the static preview (`scripts/preview_docs.py`), open every page in
-headless Chromium, and fail on a broken image, a link to a page or an anchor that does not exist, a formula or a Markdown
-link left as raw text, or a page whose notebook has code but no saved outputs."""
+headless Chromium, and fail on a broken image, a link to a page or an anchor that does not exist, a formula or a
+Markdown link left as raw text, or a page whose notebook has code but no saved outputs."""
 import os
 import re
 import shutil

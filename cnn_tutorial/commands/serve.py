@@ -55,7 +55,8 @@ def image_from_bytes(data: bytes, name: str, image_shape: tuple = (28, 28, 1)) -
     if image.width > w or image.height > h:
         raise RequestError(413, f"{name} is {image.width}×{image.height} pixels, "
                            f"larger than the {w}×{h} the model takes (refused before decoding)")
-    if image.size != (w, h): raise RequestError(422, f"{name} is {image.width}×{image.height} pixels; expected {w}×{h}")
+    if image.size != (w, h):
+        raise RequestError(422, f"{name} is {image.width}×{image.height} pixels; expected {w}×{h}")
     try: image.load()
     except OSError as e: raise RequestError(422, f"{name} cannot be decoded: {e}") from None
     return image

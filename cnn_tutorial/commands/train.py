@@ -18,8 +18,8 @@ from ..common.inference import LAST_STATE_NAMES, resume_command
 from .core import USER_ERRORS, fail, loaded_track, track
 
 # %% auto #0
-__all__ = ['train_parser', 'saved_run_config', 'Terminated', 'raise_terminated', 'sigterm_interrupts', 'interrupted_exit_code',
-           'saved_epochs', 'interruption_message', 'train_main']
+__all__ = ['train_parser', 'run_state_file', 'saved_run_config', 'Terminated', 'raise_terminated', 'sigterm_interrupts',
+           'interrupted_exit_code', 'saved_epochs', 'interruption_message', 'train_main']
 
 # %% ../../nbs/commands/01_train.ipynb #79cafb4f
 def train_parser(framework: str | None = None, defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
@@ -38,10 +38,14 @@ def train_parser(framework: str | None = None, defaults: TrainConfig | None = No
     return add_config_arguments(p, defaults)
 
 
+def run_state_file(framework: str, artifacts_dir: str, model: str = "cnn") -> Path:
+    "Where the run of `framework` and `model` under `artifacts_dir` keeps its state after each complete epoch."
+    return TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework) / LAST_STATE_NAMES[framework]
+
+
 def saved_run_config(framework: str, artifacts_dir: str, model: str = "cnn") -> TrainConfig:
     "The configuration of the interrupted run of `framework` and `model` under `artifacts_dir`."
-    state_file = (TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework)
-                  / LAST_STATE_NAMES[framework])
+    state_file = run_state_file(framework, artifacts_dir, model)
     if not state_file.is_file(): raise ValueError(f"nothing to resume: {state_file} does not exist "
                                                   f"(the run finished, or never completed an epoch)")
     return TrainConfig.from_dict(track(framework, "model").load_checkpoint(state_file)["config"])
@@ -88,8 +92,7 @@ def saved_epochs(framework: str, state_file: Path) -> tuple[int, int] | None:
 def interruption_message(prog: str, framework: str, artifacts_dir: str,
                          names_framework: bool = True, model: str = "cnn") -> str:
     "What an interrupted run leaves in `artifacts_dir`: the complete epochs saved and the command continuing from them."
-    state_file = (TrainConfig.for_model(model, artifacts_dir=artifacts_dir).run_dir(framework)
-                  / LAST_STATE_NAMES[framework])
+    state_file = run_state_file(framework, artifacts_dir, model)
     if not state_file.is_file():
         return ("interrupted before its first epoch was complete; nothing is saved: "
                 "run the same command again to start over")

@@ -45,7 +45,8 @@ CIFAR10_MEMBERS = tuple(f"cifar-10-batches-bin/{n}" for n in
 
 DATASETS = {
     "fashion_mnist": DatasetSpec(
-        "fashion_mnist", FASHION_MNIST_CLASSES, (28, 28, 1), "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "fashion_mnist", FASHION_MNIST_CLASSES, (28, 28, 1),
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         (DataFile("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
                   "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
          DataFile("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",

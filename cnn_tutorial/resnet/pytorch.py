@@ -16,7 +16,7 @@ __all__ = ['ResidualBlock', 'ResNet', 'build_resnet']
 
 # %% ../../nbs/resnet/pytorch.ipynb #9c724d01
 class ResidualBlock(nn.Module):
-    "Two 3×3 convolutions with batch norm, added to the input (or its 1×1 projection if the shape changes), then ReLU."
+    "Two 3×3 convolutions with batch norm, added to the input (or its 1×1 projection if shapes differ), then ReLU."
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, bn_momentum: float = 0.1,
                  bn_eps: float = 1e-5, shortcut: bool = True):
         super().__init__()

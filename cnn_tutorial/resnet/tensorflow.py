@@ -41,8 +41,8 @@ def batch_norm(x, name: str, bn_momentum: float, bn_eps: float, dtype: str = "fl
 
 def residual_block(x, filters: int, stride: int, name: str, bn_momentum: float, bn_eps: float, shortcut: bool = True,
                    dtype: str = "float32"):
-    """A post-activation residual block: ReLU(bn2(conv2(ReLU(bn1(conv1(x))))) + shortcut), the shortcut a 1×1 projection
-    where the shape changes."""
+    """A post-activation residual block: ReLU(bn2(conv2(ReLU(bn1(conv1(x))))) + shortcut), the shortcut a 1×1
+    projection where the shape changes."""
     y = conv3x3(x, filters, stride, f"{name}_conv1", f"{name}_pad1", dtype)
     y = batch_norm(y, f"{name}_bn1", bn_momentum, bn_eps, dtype)
     y = layers.ReLU(name=f"{name}_relu1", dtype=dtype)(y)

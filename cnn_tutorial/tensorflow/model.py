@@ -31,7 +31,7 @@ POOLING = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
 
 def conv_block(filters: int, kernel_size: int = 3, bn_momentum: float = 0.1, bn_eps: float = 1e-5,
                pooling: str = "max", name: str = "block", dtype: str = "float32") -> list[layers.Layer]:
-    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as layers in `dtype` (a dtype policy)."
+    "Conv (size-preserving) → ReLU → BatchNorm → pooling 2×2 (max or average), as layers in a dtype policy."
     return [layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv", dtype=dtype),
             layers.ReLU(name=f"{name}_relu", dtype=dtype),
             BatchNormalization(momentum=1 - bn_momentum, epsilon=bn_eps, name=f"{name}_bn", dtype=dtype),
